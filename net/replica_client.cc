@@ -1,0 +1,419 @@
+#include "net/replica_client.h"
+
+#include <cstring>
+#include <map>
+
+#include "common/bytes.h"
+#include "common/log.h"
+#include "net/socket.h"
+#include "proto/resp.h"
+
+namespace ferry {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kEofMarkLen = 40;
+
+}  // namespace
+
+const char* link_state_name(LinkState s) {
+  switch (s) {
+    case LinkState::kIdle:
+      return "idle";
+    case LinkState::kConnecting:
+      return "connecting";
+    case LinkState::kHandshake:
+      return "handshake";
+    case LinkState::kReceivingRdb:
+      return "receiving_rdb";
+    case LinkState::kStreaming:
+      return "streaming";
+    case LinkState::kWaitingRetry:
+      return "waiting_retry";
+    case LinkState::kStopped:
+      return "stopped";
+  }
+  return "?";
+}
+
+ReplicaClient::ReplicaClient(ReplicaOptions options, SourceLog* log)
+    : options_(std::move(options)), log_(log) {}
+
+ReplicaClient::~ReplicaClient() {
+  stop();
+}
+
+void ReplicaClient::set_resume_point(const std::string& replid, uint64_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  replid_ = replid;
+  offset_ = offset;
+  resumable_ = !replid.empty();
+  stats_.offset.store(offset);
+}
+
+std::string ReplicaClient::replid() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return replid_;
+}
+
+std::string ReplicaClient::last_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_error_;
+}
+
+void ReplicaClient::start() {
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void ReplicaClient::stop() {
+  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sock_) sock_->shutdown();
+    wake_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  set_state(LinkState::kStopped);
+}
+
+void ReplicaClient::sleep_interruptible(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  wake_.wait_for(lock, d, [&] { return stop_.load(); });
+}
+
+void ReplicaClient::run() {
+  auto backoff = options_.backoff_min;
+  while (!stop_) {
+    auto started = std::chrono::steady_clock::now();
+    Status st = session();
+    if (stop_) break;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      last_error_ = st.message();
+    }
+    // A session that ran for a while resets the back-off.
+    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
+      backoff = options_.backoff_min;
+    }
+    stats_.reconnects++;
+    set_state(LinkState::kWaitingRetry);
+    LOG_WARN("source %s: link lost (%s); reconnecting in %lld ms",
+             options_.source.to_string().c_str(), st.message().c_str(),
+             static_cast<long long>(backoff.count()));
+    sleep_interruptible(backoff);
+    backoff = std::min(backoff * 2, options_.backoff_max);
+  }
+  set_state(LinkState::kStopped);
+}
+
+Status ReplicaClient::fill(std::chrono::milliseconds timeout) {
+  if (in_pos_ > 0 && in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  } else if (in_pos_ > kReadChunk) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  size_t old = in_.size();
+  in_.resize(old + kReadChunk);
+  size_t got = 0;
+  Status st = sock_->read_some(in_.data() + old, kReadChunk, timeout, &got);
+  in_.resize(old + got);
+  if (!st.is_ok()) return st;
+  if (stop_) return Status::aborted("stopping");
+  stats_.bytes_received += got;
+  return got == 0 ? Status::io_error("timed out waiting for the source") : Status::ok();
+}
+
+Status ReplicaClient::read_line(std::string* line) {
+  while (true) {
+    // Skip keep-alive newlines.
+    while (in_pos_ < in_.size() && in_[in_pos_] == '\n')
+      in_pos_++;
+    const char* start = in_.data() + in_pos_;
+    const void* nl = std::memchr(start, '\n', in_.size() - in_pos_);
+    if (nl) {
+      size_t len = static_cast<const char*>(nl) - start;
+      line->assign(start, len);
+      if (!line->empty() && line->back() == '\r') line->pop_back();
+      in_pos_ += len + 1;
+      return Status::ok();
+    }
+    if (in_.size() - in_pos_ > 64 * 1024) return Status::corruption("reply line too long");
+    FERRY_RETURN_IF_ERROR(fill(options_.handshake_timeout));
+  }
+}
+
+Status ReplicaClient::read_exact(size_t n, std::string* out) {
+  while (in_.size() - in_pos_ < n)
+    FERRY_RETURN_IF_ERROR(fill(options_.handshake_timeout));
+  out->assign(in_.data() + in_pos_, n);
+  in_pos_ += n;
+  return Status::ok();
+}
+
+Status ReplicaClient::send_command(std::initializer_list<std::string_view> args) {
+  std::string out;
+  resp::append_command(&out, args);
+  return sock_->write_all(out, options_.handshake_timeout);
+}
+
+Status ReplicaClient::send_ack() {
+  last_ack_ = std::chrono::steady_clock::now();
+  return send_command({"REPLCONF", "ACK", std::to_string(offset_)});
+}
+
+Status ReplicaClient::session() {
+  set_state(LinkState::kConnecting);
+  Socket sock;
+  Status st = Socket::connect(options_.source, options_.connect_timeout, &sock);
+  if (!st.is_ok()) return st;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sock_ = &sock;
+  }
+  in_.clear();
+  in_pos_ = 0;
+  st = handshake();
+  if (st.is_ok()) st = stream();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sock_ = nullptr;
+  }
+  return st;
+}
+
+Status ReplicaClient::handshake() {
+  set_state(LinkState::kHandshake);
+  std::string line;
+  const Credentials& cred = options_.credentials;
+  if (!cred.password.empty()) {
+    if (cred.user.empty()) {
+      FERRY_RETURN_IF_ERROR(send_command({"AUTH", cred.password}));
+    } else {
+      FERRY_RETURN_IF_ERROR(send_command({"AUTH", cred.user, cred.password}));
+    }
+    FERRY_RETURN_IF_ERROR(read_line(&line));
+    if (line.empty() || line[0] != '+') {
+      return Status::invalid_argument("AUTH refused by the source: " + line);
+    }
+  }
+  // The key count, for progress reports during the full sync.
+  FERRY_RETURN_IF_ERROR(send_command({"INFO", "keyspace"}));
+  FERRY_RETURN_IF_ERROR(read_line(&line));
+  if (!line.empty() && line[0] == '$') {
+    std::string body;
+    FERRY_RETURN_IF_ERROR(read_exact(std::stoul(line.substr(1)) + 2, &body));
+    uint64_t keys = 0;
+    for (size_t p = body.find("keys="); p != std::string::npos; p = body.find("keys=", p + 5)) {
+      keys += std::strtoull(body.c_str() + p + 5, nullptr, 10);
+    }
+    stats_.source_keys = keys;
+  } else if (!line.empty() && line[0] == '-') {
+    return Status::invalid_argument("the source refused INFO: " + line);
+  }
+  FERRY_RETURN_IF_ERROR(
+      send_command({"REPLCONF", "listening-port", std::to_string(options_.announce_port)}));
+  FERRY_RETURN_IF_ERROR(read_line(&line));
+  if (line.empty() || line[0] != '+') {
+    return Status::invalid_argument("the source refused REPLCONF listening-port: " + line);
+  }
+  FERRY_RETURN_IF_ERROR(send_command({"REPLCONF", "capa", "eof", "capa", "psync2"}));
+  FERRY_RETURN_IF_ERROR(read_line(&line));
+  if (line.empty() || line[0] != '+') {
+    return Status::invalid_argument("the source refused REPLCONF capa: " + line);
+  }
+
+  std::string want_replid;
+  uint64_t want_offset;
+  bool resumable;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    want_replid = replid_;
+    want_offset = offset_;
+    resumable = resumable_;
+  }
+  if (resumable) {
+    FERRY_RETURN_IF_ERROR(send_command({"PSYNC", want_replid, std::to_string(want_offset + 1)}));
+  } else {
+    FERRY_RETURN_IF_ERROR(send_command({"PSYNC", "?", "-1"}));
+  }
+  FERRY_RETURN_IF_ERROR(read_line(&line));
+  if (line.rfind("+FULLRESYNC", 0) == 0) {
+    char id[64] = {0};
+    unsigned long long off = 0;
+    if (std::sscanf(line.c_str(), "+FULLRESYNC %40s %llu", id, &off) != 2) {
+      return Status::corruption("malformed reply to PSYNC: " + line);
+    }
+    if (resumable) {
+      LOG_WARN("source %s: partial resync from %s:%llu refused; full sync from %s:%llu",
+               options_.source.to_string().c_str(), want_replid.c_str(),
+               static_cast<unsigned long long>(want_offset + 1), id, off);
+    } else {
+      LOG_INFO("source %s: full sync from %s:%llu", options_.source.to_string().c_str(), id, off);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      replid_ = id;
+      offset_ = off;
+      resumable_ = false;  // not until the RDB is complete
+    }
+    stats_.full_syncs++;
+    return receive_rdb();
+  }
+  if (line.rfind("+CONTINUE", 0) == 0) {
+    std::string new_id = line.size() > 10 ? line.substr(10) : "";
+    while (!new_id.empty() && new_id.back() == ' ')
+      new_id.pop_back();
+    if (!new_id.empty() && new_id != want_replid) {
+      LOG_INFO("source %s: partial resync at %llu; replication id changed from %s to %s",
+               options_.source.to_string().c_str(),
+               static_cast<unsigned long long>(want_offset + 1), want_replid.c_str(),
+               new_id.c_str());
+      std::lock_guard<std::mutex> lock(mu_);
+      replid_ = new_id;
+    } else {
+      LOG_INFO("source %s: partial resync (+CONTINUE) at offset %llu",
+               options_.source.to_string().c_str(),
+               static_cast<unsigned long long>(want_offset + 1));
+    }
+    stats_.partial_syncs++;
+    auto chunk = std::make_shared<SourceChunk>();
+    chunk->kind = SourceChunk::Kind::kStreamBegin;
+    chunk->replid = replid();
+    chunk->offset = offset_;
+    if (!log_->append(chunk)) return Status::aborted("log closed");
+    return Status::ok();
+  }
+  return Status::io_error("the source refused PSYNC: " + line);
+}
+
+Status ReplicaClient::receive_rdb() {
+  set_state(LinkState::kReceivingRdb);
+  std::string header;
+  FERRY_RETURN_IF_ERROR(read_line(&header));
+  if (header.empty() || header[0] != '$') {
+    return Status::corruption("expected the RDB after +FULLRESYNC, got " + printable(header));
+  }
+  bool diskless = header.rfind("$EOF:", 0) == 0;
+  std::string mark;
+  uint64_t size = 0;
+  if (diskless) {
+    mark = header.substr(5);
+    if (mark.size() != kEofMarkLen) return Status::corruption("malformed RDB EOF mark");
+  } else {
+    size = std::strtoull(header.c_str() + 1, nullptr, 10);
+  }
+  auto begin = std::make_shared<SourceChunk>();
+  begin->kind = SourceChunk::Kind::kRdbBegin;
+  begin->replid = replid();
+  begin->offset = offset_;
+  begin->rdb_size = size;
+  stats_.rdb_size = size;
+  stats_.rdb_received = 0;
+  if (!log_->append(begin)) return Status::aborted("log closed");
+
+  auto abort_rdb = [&](Status why) {
+    auto abort = std::make_shared<SourceChunk>();
+    abort->kind = SourceChunk::Kind::kRdbAbort;
+    log_->append(abort);
+    return why;
+  };
+  uint64_t received = 0;
+  // Diskless: hold back the last 40 bytes until we know they are not the end mark.
+  std::string tail;
+  while (true) {
+    if (in_pos_ == in_.size()) {
+      Status st = fill(options_.read_timeout);
+      if (!st.is_ok()) return abort_rdb(st.with_context("while receiving the RDB"));
+    }
+    std::string_view avail(in_.data() + in_pos_, in_.size() - in_pos_);
+    std::string data;
+    bool done = false;
+    if (!diskless) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(avail.size(), size - received));
+      data.assign(avail.substr(0, take));
+      in_pos_ += take;
+      done = received + take == size;
+    } else {
+      tail.append(avail);
+      in_pos_ = in_.size();
+      if (tail.size() >= kEofMarkLen &&
+          std::memcmp(tail.data() + tail.size() - kEofMarkLen, mark.data(), kEofMarkLen) == 0) {
+        done = true;
+        data = tail.substr(0, tail.size() - kEofMarkLen);
+        tail.clear();
+      } else if (tail.size() > kEofMarkLen) {
+        data = tail.substr(0, tail.size() - kEofMarkLen);
+        tail.erase(0, tail.size() - kEofMarkLen);
+      }
+    }
+    if (!data.empty()) {
+      auto chunk = std::make_shared<SourceChunk>();
+      chunk->kind = SourceChunk::Kind::kRdbData;
+      chunk->offset = received;
+      chunk->data = std::move(data);
+      received += chunk->data.size();
+      stats_.rdb_received = received;
+      if (!log_->append(chunk)) return Status::aborted("log closed");
+    }
+    if (done) break;
+  }
+  auto end = std::make_shared<SourceChunk>();
+  end->kind = SourceChunk::Kind::kRdbEnd;
+  if (!log_->append(end)) return Status::aborted("log closed");
+  if (diskless) stats_.rdb_size = received;
+  LOG_INFO("source %s: RDB received (%llu bytes)", options_.source.to_string().c_str(),
+           static_cast<unsigned long long>(received));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    resumable_ = true;
+  }
+  auto begin_stream = std::make_shared<SourceChunk>();
+  begin_stream->kind = SourceChunk::Kind::kStreamBegin;
+  begin_stream->replid = replid();
+  begin_stream->offset = offset_;
+  if (!log_->append(begin_stream)) return Status::aborted("log closed");
+  // After a diskless transfer the master streams nothing until the first ACK.
+  return send_ack();
+}
+
+Status ReplicaClient::stream() {
+  set_state(LinkState::kStreaming);
+  stats_.offset = offset_;
+  auto last_data = std::chrono::steady_clock::now();
+  last_ack_ = std::chrono::steady_clock::time_point();
+  while (!stop_) {
+    if (in_pos_ < in_.size()) {
+      auto chunk = std::make_shared<SourceChunk>();
+      chunk->kind = SourceChunk::Kind::kStreamData;
+      chunk->offset = offset_;
+      chunk->data.assign(in_.data() + in_pos_, in_.size() - in_pos_);
+      in_pos_ = in_.size();
+      bool getack = chunk->data.find("GETACK") != std::string::npos;
+      offset_ += chunk->data.size();
+      stats_.offset = offset_;
+      if (!log_->append(chunk)) return Status::aborted("log closed");
+      last_data = std::chrono::steady_clock::now();
+      if (getack) FERRY_RETURN_IF_ERROR(send_ack());
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ack_ >= options_.ack_period) FERRY_RETURN_IF_ERROR(send_ack());
+    if (now - last_data > options_.read_timeout) {
+      return Status::io_error("no data from the source for " +
+                              std::to_string(options_.read_timeout.count() / 1000) + "s");
+    }
+    in_.clear();
+    in_pos_ = 0;
+    in_.resize(kReadChunk);
+    size_t got = 0;
+    Status st = sock_->read_some(in_.data(), kReadChunk, options_.ack_period, &got);
+    in_.resize(got);
+    if (!st.is_ok()) return st;
+    stats_.bytes_received += got;
+  }
+  return Status::aborted("stopping");
+}
+
+}  // namespace ferry

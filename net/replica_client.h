@@ -1,0 +1,115 @@
+// ReplicaClient: acts as a Redis replica of one source node, on its own thread. It performs
+// the handshake (AUTH, REPLCONF listening-port and capa eof psync2, PSYNC), receives the RDB
+// (disk "$<len>" or diskless "$EOF:<mark>" framing) and then the command stream, and appends
+// everything, in order, to a SourceLog. It sends REPLCONF ACK about once a second (and at once
+// after a diskless RDB, which the master waits for), reconnects with back-off when the link
+// drops, and resumes with PSYNC <replid> <offset+1> so that a short outage costs no full sync.
+// It never waits on the target: only on the log.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "net/endpoint.h"
+#include "storage/source_log.h"
+
+namespace ferry {
+
+class Socket;
+
+struct ReplicaOptions {
+  Endpoint source;
+  Credentials credentials;
+  int announce_port = 0;  // REPLCONF listening-port (shown by the source's INFO)
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds read_timeout{60000};  // like repl-timeout
+  std::chrono::milliseconds ack_period{1000};
+  std::chrono::milliseconds backoff_min{100};
+  std::chrono::milliseconds backoff_max{5000};
+};
+
+enum class LinkState {
+  kIdle,
+  kConnecting,
+  kHandshake,
+  kReceivingRdb,
+  kStreaming,
+  kWaitingRetry,
+  kStopped
+};
+const char* link_state_name(LinkState s);
+
+// Counters others may read while the client runs.
+struct ReplicaStats {
+  std::atomic<int> state{static_cast<int>(LinkState::kIdle)};
+  std::atomic<uint64_t> offset{0};        // replication offset received (stream bytes)
+  std::atomic<uint64_t> rdb_size{0};      // current RDB's size, 0 = unknown (diskless)
+  std::atomic<uint64_t> rdb_received{0};  // current RDB's bytes received
+  std::atomic<uint64_t> source_keys{0};   // keys in the source (INFO keyspace) at connect
+  std::atomic<uint64_t> bytes_received{0};
+  std::atomic<uint64_t> full_syncs{0};
+  std::atomic<uint64_t> partial_syncs{0};
+  std::atomic<uint64_t> reconnects{0};
+};
+
+class ReplicaClient {
+ public:
+  ReplicaClient(ReplicaOptions options, SourceLog* log);
+  ~ReplicaClient();
+  ReplicaClient(const ReplicaClient&) = delete;
+  ReplicaClient& operator=(const ReplicaClient&) = delete;
+
+  // Where to resume: the replid and the offset already received. Without it (or with an
+  // empty replid) the first PSYNC asks for a full sync.
+  void set_resume_point(const std::string& replid, uint64_t offset);
+
+  void start();
+  // Stops the thread; closes the connection. The log is not closed.
+  void stop();
+
+  const ReplicaStats& stats() const { return stats_; }
+  std::string replid() const;
+  std::string last_error() const;
+
+ private:
+  void run();
+  Status session();
+  Status handshake();
+  Status receive_rdb();
+  Status stream();
+  Status send_command(std::initializer_list<std::string_view> args);
+  Status send_ack();
+  // Reads a reply line (skipping the bare "\n" keep-alives a master sends while it prepares
+  // the RDB) into *line, without the CRLF.
+  Status read_line(std::string* line);
+  Status read_exact(size_t n, std::string* out);
+  Status fill(std::chrono::milliseconds timeout);
+  void set_state(LinkState s) { stats_.state.store(static_cast<int>(s)); }
+  void sleep_interruptible(std::chrono::milliseconds d);
+
+  const ReplicaOptions options_;
+  SourceLog* log_;
+  ReplicaStats stats_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::string replid_;      // guarded by mu_ for readers; written by the thread
+  uint64_t offset_ = 0;     // stream offset received (thread only)
+  bool resumable_ = false;  // replid_/offset_ name a stream position we can ask for
+  std::string last_error_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+
+  Socket* sock_ = nullptr;  // the live connection, for stop() to shut down
+  std::string in_;          // bytes read but not consumed
+  size_t in_pos_ = 0;
+  std::chrono::steady_clock::time_point last_ack_;
+};
+
+}  // namespace ferry

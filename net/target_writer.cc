@@ -1,0 +1,403 @@
+#include "net/target_writer.h"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "net/socket.h"
+#include "proto/resp.h"
+
+namespace ferry {
+namespace {
+
+constexpr size_t kReadBuf = 256 * 1024;
+constexpr size_t kMaxFailuresKept = 64;
+
+redisReader* as_reader(void* p) {
+  return static_cast<redisReader*>(p);
+}
+
+// Upper-case name and first argument of the command at `offset` in `wire`, for messages.
+void describe_command(const std::string& wire, uint64_t offset, std::string* name,
+                      std::string* key) {
+  std::vector<resp::ArgSpan> args;
+  size_t consumed = 0, need = 0;
+  std::string err;
+  if (offset >= wire.size() ||
+      resp::parse_command(wire.data() + offset, wire.size() - offset, &args, &consumed, &need,
+                          &err) != resp::Parse::kOk ||
+      args.empty()) {
+    *name = "?";
+    return;
+  }
+  const char* base = wire.data() + offset;
+  name->assign(base + args[0].off, args[0].len);
+  for (char& c : *name)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  size_t key_arg = 1;
+  if ((*name == "EVAL" || *name == "EVALSHA") && args.size() > 3) {
+    // Scripts name their keys after the key count; the last key is the one that matters.
+    int64_t numkeys = 0;
+    parse_int(std::string_view(base + args[2].off, args[2].len), &numkeys);
+    if (numkeys > 0 && static_cast<size_t>(2 + numkeys) < args.size()) key_arg = 2 + numkeys;
+  }
+  if (args.size() > key_arg) {
+    *key = printable(std::string_view(base + args[key_arg].off, args[key_arg].len));
+  }
+}
+
+}  // namespace
+
+TargetWriter::TargetWriter(Endpoint endpoint, Credentials credentials, DoneFn done)
+    : endpoint_(std::move(endpoint)), credentials_(std::move(credentials)), done_(std::move(done)) {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+TargetWriter::~TargetWriter() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void TargetWriter::start() {
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void TargetWriter::wake() {
+  uint64_t one = 1;
+  ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+  (void)n;
+}
+
+void TargetWriter::stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  wake();
+  thread_.join();
+  cancel_all();
+}
+
+void TargetWriter::submit(WriteBatchPtr batch) {
+  inflight_++;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    incoming_.push_back(std::move(batch));
+  }
+  wake();
+}
+
+void TargetWriter::cancel_all() {
+  std::deque<WriteBatchPtr> rest;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rest.swap(incoming_);
+  }
+  WriteResult cancelled;
+  cancelled.cancelled = true;
+  auto finish = [&](const WriteBatchPtr& b) {
+    inflight_--;
+    done_(b, cancelled);
+  };
+  for (auto& p : awaiting_)
+    finish(p.batch);
+  for (auto& p : to_send_)
+    finish(p.batch);
+  for (auto& b : rest)
+    finish(b);
+  awaiting_.clear();
+  to_send_.clear();
+}
+
+Status TargetWriter::connect_once() {
+  auto* sock = new Socket();
+  Status st = Socket::connect(endpoint_, std::chrono::milliseconds(5000), sock);
+  if (st.is_ok() && !credentials_.password.empty()) {
+    std::string auth;
+    if (credentials_.user.empty()) {
+      resp::append_command(&auth, {"AUTH", credentials_.password});
+    } else {
+      resp::append_command(&auth, {"AUTH", credentials_.user, credentials_.password});
+    }
+    st = sock->write_all(auth, std::chrono::milliseconds(5000));
+    std::string line;
+    while (st.is_ok() && line.find('\n') == std::string::npos) {
+      char buf[512];
+      size_t got = 0;
+      st = sock->read_some(buf, sizeof(buf), std::chrono::milliseconds(5000), &got);
+      if (st.is_ok() && got == 0) st = Status::io_error("AUTH timed out");
+      line.append(buf, got);
+    }
+    if (st.is_ok() && (line.empty() || line[0] != '+')) {
+      st = Status::invalid_argument("AUTH refused: " + line.substr(0, line.find('\r')));
+    }
+  }
+  if (!st.is_ok()) {
+    delete sock;
+    return st;
+  }
+  sock_ = sock;
+  reader_ = redisReaderCreate();
+  connected_ = true;
+  return Status::ok();
+}
+
+void TargetWriter::drop_connection(const Status& why) {
+  if (sock_) {
+    delete sock_;
+    sock_ = nullptr;
+  }
+  if (reader_) {
+    redisReaderFree(as_reader(reader_));
+    reader_ = nullptr;
+  }
+  connected_ = false;
+  size_t unacked = awaiting_.size() + (to_send_.empty() || to_send_.front().sent == 0 ? 0 : 1);
+  LOG_WARN("target %s: connection lost (%s); %zu batch(es) without replies will be sent again",
+           endpoint_.to_string().c_str(), why.message().c_str(), unacked);
+  // Everything not fully acknowledged goes out again, in order, on the next connection.
+  for (auto it = awaiting_.rbegin(); it != awaiting_.rend(); ++it)
+    to_send_.push_front(*it);
+  awaiting_.clear();
+  for (auto& p : to_send_) {
+    if (p.sent > 0 || p.replies > 0) p.resent = true;
+    p.sent = 0;
+    p.replies = 0;
+    p.result = WriteResult();
+  }
+}
+
+void TargetWriter::run() {
+  auto backoff = std::chrono::milliseconds(100);
+  bool ever_connected = false;
+  auto last_complaint = std::chrono::steady_clock::time_point();
+  while (!stop_) {
+    if (!sock_) {
+      Status st = connect_once();
+      if (!st.is_ok()) {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_complaint > std::chrono::seconds(10)) {
+          LOG_WARN("target %s: cannot connect (%s); retrying", endpoint_.to_string().c_str(),
+                   st.message().c_str());
+          last_complaint = now;
+        }
+        struct pollfd pfd = {wake_fd_, POLLIN, 0};
+        ::poll(&pfd, 1, static_cast<int>(backoff.count()));
+        uint64_t v;
+        ssize_t n = ::read(wake_fd_, &v, sizeof(v));
+        (void)n;
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        continue;
+      }
+      if (ever_connected) {
+        reconnects_++;
+        LOG_INFO("target %s: reconnected", endpoint_.to_string().c_str());
+      }
+      ever_connected = true;
+      backoff = std::chrono::milliseconds(100);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (!incoming_.empty()) {
+        Pending p;
+        p.batch = std::move(incoming_.front());
+        incoming_.pop_front();
+        to_send_.push_back(std::move(p));
+      }
+    }
+    Status err;
+    if (!pump_writes(&err)) {
+      drop_connection(err);
+      continue;
+    }
+    struct pollfd pfds[2];
+    pfds[0] = {sock_->fd(), static_cast<short>(POLLIN | (to_send_.empty() ? 0 : POLLOUT)), 0};
+    pfds[1] = {wake_fd_, POLLIN, 0};
+    int n = ::poll(pfds, 2, 1000);
+    if (n < 0) continue;
+    if (pfds[1].revents & POLLIN) {
+      uint64_t v;
+      ssize_t r = ::read(wake_fd_, &v, sizeof(v));
+      (void)r;
+    }
+    if (pfds[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+      if (!pump_reads(&err)) {
+        drop_connection(err);
+        continue;
+      }
+    }
+  }
+  if (sock_) {
+    delete sock_;
+    sock_ = nullptr;
+  }
+  if (reader_) {
+    redisReaderFree(as_reader(reader_));
+    reader_ = nullptr;
+  }
+  connected_ = false;
+}
+
+bool TargetWriter::pump_writes(Status* error) {
+  while (!to_send_.empty()) {
+    Pending& p = to_send_.front();
+    if (p.sent == 0 && p.first_send_us == 0) p.first_send_us = mono_us();
+    const std::string& wire = p.batch->wire;
+    size_t sent = 0;
+    Status st = sock_->try_write(wire.data() + p.sent, wire.size() - p.sent, &sent);
+    if (!st.is_ok()) {
+      *error = st;
+      return false;
+    }
+    p.sent += sent;
+    if (p.sent < wire.size()) return true;  // the socket is full; poll for POLLOUT
+    awaiting_.push_back(std::move(p));
+    to_send_.pop_front();
+  }
+  return true;
+}
+
+bool TargetWriter::pump_reads(Status* error) {
+  char buf[kReadBuf];
+  while (true) {
+    size_t got = 0;
+    Status st = sock_->try_read(buf, sizeof(buf), &got);
+    if (!st.is_ok()) {
+      *error = st;
+      return false;
+    }
+    if (got == 0) return true;
+    if (redisReaderFeed(as_reader(reader_), buf, got) != REDIS_OK) {
+      *error = Status::corruption("cannot parse the target's replies");
+      return false;
+    }
+    while (true) {
+      void* reply = nullptr;
+      if (redisReaderGetReply(as_reader(reader_), &reply) != REDIS_OK) {
+        *error = Status::corruption(std::string("malformed reply from the target: ") +
+                                    as_reader(reader_)->errstr);
+        return false;
+      }
+      if (!reply) break;
+      if (awaiting_.empty()) {
+        freeReplyObject(reply);
+        *error = Status::corruption("a reply arrived for no command");
+        return false;
+      }
+      Pending& p = awaiting_.front();
+      judge(p, reply);
+      freeReplyObject(reply);
+      if (p.replies == p.batch->expects.size()) finish_front();
+    }
+    if (got < sizeof(buf)) return true;
+  }
+}
+
+void TargetWriter::judge(Pending& p, const void* raw) {
+  const auto* r = static_cast<const redisReply*>(raw);
+  const WriteBatch& b = *p.batch;
+  const ReplyExpect& ex = b.expects[p.replies++];
+  auto fail = [&](const ReplyExpect& e, const std::string& error) {
+    if (p.result.failures.size() >= kMaxFailuresKept) return;
+    WriteFailure f;
+    describe_command(b.wire, e.cmd_offset, &f.command, &f.key);
+    f.error = error;
+    p.result.failures.push_back(std::move(f));
+  };
+  auto judge_one = [&](const ReplyExpect& e, const redisReply* rr) {
+    bool is_err = rr->type == REDIS_REPLY_ERROR;
+    std::string err = is_err ? std::string(rr->str, rr->len) : std::string();
+    auto key_of = [&]() {
+      std::string name, key;
+      describe_command(b.wire, e.cmd_offset, &name, &key);
+      return key;
+    };
+    switch (e.check) {
+      case ReplyCheck::kNone:
+        return;
+      case ReplyCheck::kAny:
+        if (is_err) fail(e, err);
+        return;
+      case ReplyCheck::kBusyKeyIgnored:
+      case ReplyCheck::kBusyKeyFatal:
+        if (is_err && err.rfind("BUSYKEY", 0) == 0) {
+          if (e.check == ReplyCheck::kBusyKeyFatal) {
+            p.result.fatal = "key " + key_of() + " already exists on the target (keyExists: error)";
+          } else {
+            p.result.ignored++;
+            if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
+          }
+        } else if (is_err) {
+          fail(e, err);
+        }
+        return;
+      case ReplyCheck::kNilIgnored:
+      case ReplyCheck::kNilFatal:
+        if (rr->type == REDIS_REPLY_NIL) {
+          if (e.check == ReplyCheck::kNilFatal) {
+            p.result.fatal = "key " + key_of() + " already exists on the target (keyExists: error)";
+          } else {
+            p.result.ignored++;
+            if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
+          }
+        } else if (is_err) {
+          fail(e, err);
+        }
+        return;
+      case ReplyCheck::kKeptIgnored:
+      case ReplyCheck::kKeptFatal:
+        if (rr->type == REDIS_REPLY_INTEGER && rr->integer == 0) {
+          if (e.check == ReplyCheck::kKeptFatal) {
+            p.result.fatal = "a key already exists on the target (keyExists: error): " + key_of();
+          } else {
+            p.result.ignored++;
+            if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
+          }
+        } else if (rr->type == REDIS_REPLY_INTEGER && rr->integer == 2 && e.log_key) {
+          LOG_INFO("key %s exists on the target: replaced", key_of().c_str());
+        } else if (is_err) {
+          fail(e, err);
+        }
+        return;
+      case ReplyCheck::kExistsProbe:
+        if (rr->type == REDIS_REPLY_INTEGER && rr->integer == 1 && e.log_key) {
+          LOG_INFO("key %s exists on the target: replaced", key_of().c_str());
+        } else if (is_err) {
+          fail(e, err);
+        }
+        return;
+    }
+  };
+  if (ex.queued) {
+    // Inside MULTI the reply is +QUEUED; an error here makes EXEC abort.
+    if (r->type == REDIS_REPLY_ERROR) fail(ex, std::string(r->str, r->len));
+    return;
+  }
+  if (ex.exec_count > 0) {
+    if (r->type == REDIS_REPLY_ARRAY) {
+      for (size_t i = 0; i < r->elements && i < ex.exec_count; i++) {
+        judge_one(b.expects[ex.exec_first + i], r->element[i]);
+      }
+    } else if (r->type == REDIS_REPLY_ERROR) {
+      fail(ex, std::string(r->str, r->len) + " (the whole transaction was discarded)");
+    }
+    return;
+  }
+  judge_one(ex, r);
+}
+
+void TargetWriter::finish_front() {
+  Pending p = std::move(awaiting_.front());
+  awaiting_.pop_front();
+  p.result.latency_us = mono_us() - p.first_send_us;
+  p.result.resent = p.resent;
+  inflight_--;
+  done_(p.batch, p.result);
+}
+
+}  // namespace ferry

@@ -1,0 +1,111 @@
+// TargetWriter: one pipelined connection to one target Redis node, driven by its own thread.
+// Batches (RESP bytes of many commands) are sent back to back without waiting for replies;
+// replies are matched to the batch's commands in order and judged by each command's
+// ReplyCheck. When all replies of a batch have arrived, the done callback runs (on the
+// writer's thread). When the connection drops it reconnects with back-off and sends again,
+// in order, every batch whose replies had not all arrived (at-least-once).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "net/endpoint.h"
+#include "proto/reply_check.h"
+
+namespace ferry {
+
+class Socket;
+
+struct WriteBatch {
+  virtual ~WriteBatch() = default;
+  std::string wire;                  // RESP bytes of every command
+  std::vector<ReplyExpect> expects;  // one per command, in order
+};
+using WriteBatchPtr = std::shared_ptr<WriteBatch>;
+
+struct WriteFailure {
+  std::string command;  // upper-case command name
+  std::string key;      // first argument, printable
+  std::string error;    // the target's error reply
+};
+
+struct WriteResult {
+  bool cancelled = false;  // the writer stopped before all replies arrived
+  uint64_t ignored = 0;    // keys kept as they were (keyExists: ignore)
+  std::vector<WriteFailure> failures;
+  std::string fatal;       // non-empty: the input must stop (e.g. keyExists: error)
+  int64_t latency_us = 0;  // first byte sent to last reply received
+  bool resent = false;     // sent more than once (a connection dropped)
+};
+
+class TargetWriter {
+ public:
+  using DoneFn = std::function<void(const WriteBatchPtr&, const WriteResult&)>;
+
+  TargetWriter(Endpoint endpoint, Credentials credentials, DoneFn done);
+  ~TargetWriter();
+  TargetWriter(const TargetWriter&) = delete;
+  TargetWriter& operator=(const TargetWriter&) = delete;
+
+  void start();
+  // Stops the thread; every batch not yet completed gets done(cancelled).
+  void stop();
+
+  // Queues a batch; never waits. Thread-safe.
+  void submit(WriteBatchPtr batch);
+  // Batches submitted whose done callback has not run yet.
+  size_t inflight() const { return inflight_.load(); }
+  bool connected() const { return connected_.load(); }
+  const Endpoint& endpoint() const { return endpoint_; }
+  uint64_t reconnects() const { return reconnects_.load(); }
+
+ private:
+  struct Pending {
+    WriteBatchPtr batch;
+    size_t sent = 0;     // bytes of wire written
+    size_t replies = 0;  // replies judged
+    int64_t first_send_us = 0;
+    bool resent = false;
+    WriteResult result;
+  };
+
+  void run();
+  Status connect_once();
+  bool pump_writes(Status* error);
+  bool pump_reads(Status* error);
+  void judge(Pending& p, const void* reply);
+  void finish_front();
+  void drop_connection(const Status& why);
+  void cancel_all();
+  void wake();
+
+  const Endpoint endpoint_;
+  const Credentials credentials_;
+  const DoneFn done_;
+
+  std::mutex mu_;
+  std::deque<WriteBatchPtr> incoming_;
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> inflight_{0};
+  std::atomic<bool> connected_{false};
+  std::atomic<uint64_t> reconnects_{0};
+  int wake_fd_ = -1;
+  std::thread thread_;
+
+  // Owned by the writer thread.
+  Socket* sock_ = nullptr;
+  void* reader_ = nullptr;        // hiredis redisReader
+  std::deque<Pending> to_send_;   // front is being written
+  std::deque<Pending> awaiting_;  // fully written, replies pending
+};
+
+}  // namespace ferry

@@ -1,0 +1,107 @@
+#include "nodes/batch_stage.h"
+
+#include <algorithm>
+
+#include "common/bytes.h"
+#include "proto/resp.h"
+
+namespace ferry {
+
+BatchStage::BatchStage(StageContext* ctx, size_t nodes)
+    : ctx_(ctx), open_(nodes), outstanding_(new std::atomic<size_t>[nodes]) {
+  for (size_t i = 0; i < nodes; i++)
+    outstanding_[i] = 0;
+}
+
+void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c) {
+  if (!open.batch) {
+    open.batch = std::make_shared<Batch>();
+    open.db = -1;  // each batch selects its DB itself, so a resent batch needs no context
+  }
+  Batch& b = *open.batch;
+  const bool is_multi = c.flags & CommandList::kMulti;
+  const bool is_exec = c.flags & CommandList::kExec;
+  if (c.db >= 0 && c.db != open.db) {
+    ReplyExpect ex;
+    ex.queued = open.in_multi;
+    ex.cmd_offset = b.wire.size();
+    char num[24];
+    resp::append_array_header(&b.wire, 2);
+    resp::append_bulk(&b.wire, "SELECT");
+    resp::append_bulk(&b.wire, std::string_view(num, format_int(c.db, num)));
+    b.expects.push_back(ex);
+    open.db = c.db;
+  }
+  ReplyExpect ex;
+  ex.check = c.check;
+  ex.log_key = c.flags & CommandList::kLogKey;
+  ex.cmd_offset = b.wire.size();
+  if (is_multi) {
+    open.in_multi = true;
+    open.multi_first = static_cast<uint32_t>(b.expects.size() + 1);
+  } else if (is_exec) {
+    ex.exec_first = open.multi_first;
+    ex.exec_count = static_cast<uint32_t>(b.expects.size()) - open.multi_first;
+    open.in_multi = false;
+    open.db = -1;  // EXEC may have aborted before a SELECT queued inside it ran
+  } else {
+    ex.queued = open.in_multi;
+  }
+  b.wire.append(packet.cmds.bytes_of(c));
+  b.expects.push_back(ex);
+  b.commands++;
+  if (open.last_seq != packet.seq) {
+    b.seqs.push_back(packet.seq);
+    open.last_seq = packet.seq;
+  }
+  b.end = packet.end;
+  if (packet.received_us != 0 &&
+      (b.oldest_received_us == 0 || packet.received_us < b.oldest_received_us)) {
+    b.oldest_received_us = packet.received_us;
+  }
+}
+
+void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
+  Open& open = open_[node];
+  if (!open.batch || open.in_multi) return;
+  BatchPtr b = std::move(open.batch);
+  open.batch.reset();
+  open.last_seq = UINT64_MAX;
+  b->node = node;
+  outstanding_[node]++;
+  out->push_back(std::move(b));
+}
+
+void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
+  if (packet->kind == Packet::Kind::kTick) {
+    for (size_t n = 0; n < open_.size(); n++)
+      flush(static_cast<uint16_t>(n), out);
+    return;
+  }
+  const CommandList& cmds = packet->cmds;
+  for (size_t i = 0; i < cmds.size(); i++) {
+    const CommandList::Cmd& c = cmds.cmd(i);
+    if (c.flags & CommandList::kDropped) continue;
+    add(open_[c.node], *packet, c);
+  }
+  // The packet's bytes now live in the open batches: move the charge there.
+  uint64_t grown = 0;
+  for (Open& open : open_) {
+    if (!open.batch) continue;
+    uint64_t size = open.batch->wire.size() + open.batch->expects.size() * sizeof(ReplyExpect);
+    grown += size - open.batch->charged;
+    open.batch->charged = size;
+  }
+  ctx_->budget->adjust(packet->charged, grown);
+  packet->charged = 0;
+  const ReplayConfig& r = *ctx_->replay;
+  for (size_t n = 0; n < open_.size(); n++) {
+    Open& open = open_[n];
+    if (!open.batch) continue;
+    bool full = open.batch->commands >= static_cast<uint64_t>(r.batch_cmd_count) ||
+                open.batch->wire.size() >= r.batch_buffer_size;
+    if (full || outstanding_[n] == 0) flush(static_cast<uint16_t>(n), out);
+  }
+}
+
+}  // namespace ferry

@@ -1,0 +1,44 @@
+// BatchStage (serial): packs routed commands into one batch per target node. A batch grows
+// until batchCmdCount commands or batchBufferSize bytes, but goes out at once when its
+// writer has nothing in flight — big batches under load, low latency when idle; a tick
+// (after each acknowledged batch, and every batchTicker) sends what is waiting. It inserts
+// SELECT where the DB changes, keeps a source MULTI ... EXEC in one batch, and records for
+// each command how its reply is to be judged.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "nodes/messages.h"
+#include "nodes/stage_context.h"
+
+namespace ferry {
+
+class BatchStage {
+ public:
+  BatchStage(StageContext* ctx, size_t nodes);
+
+  // Adds a packet's commands (or handles a tick); appends finished batches to *out.
+  void process(const PacketPtr& packet, std::vector<BatchPtr>* out);
+  // A batch of this node was acknowledged (called from the writer's thread).
+  void on_batch_done(uint16_t node) { outstanding_[node]--; }
+
+ private:
+  struct Open {
+    BatchPtr batch;
+    int db = -1;  // DB the connection is in at the end of the batch; -1: unknown
+    bool in_multi = false;
+    uint32_t multi_first = 0;  // index of the first expectation after MULTI
+    uint64_t last_seq = UINT64_MAX;
+  };
+
+  void add(Open& open, const Packet& packet, const CommandList::Cmd& c);
+  void flush(uint16_t node, std::vector<BatchPtr>* out);
+
+  StageContext* ctx_;
+  std::vector<Open> open_;
+  std::unique_ptr<std::atomic<size_t>[]> outstanding_;
+};
+
+}  // namespace ferry

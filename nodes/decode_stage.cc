@@ -1,0 +1,28 @@
+#include "nodes/decode_stage.h"
+
+namespace ferry {
+
+DecodeStage::DecodeStage(StageContext* ctx)
+    : ctx_(ctx), applier_(*ctx->replay, ctx->caps, ctx->rdb_stats, ctx->input) {}
+
+void DecodeStage::process(Packet& packet) const {
+  if (packet.rdb_items.empty()) return;
+  uint64_t before = packet.charged;
+  std::string_view bytes(packet.rdb_bytes);
+  for (const RdbItem& item : packet.rdb_items) {
+    Status st = applier_.apply(item, bytes.substr(item.key_off, item.key_len),
+                               bytes.substr(item.value_off, item.value_len),
+                               packet.rdb_load_time_ms, &packet.cmds);
+    if (!st.is_ok()) {
+      ctx_->fail(st);
+      packet.cmds.clear();
+      break;
+    }
+  }
+  packet.rdb_items.clear();
+  std::string().swap(packet.rdb_bytes);
+  packet.charged = packet.cmds.bytes() + packet.cmds.size() * 64;
+  ctx_->budget->adjust(before, packet.charged);
+}
+
+}  // namespace ferry

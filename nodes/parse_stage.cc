@@ -1,0 +1,352 @@
+#include "nodes/parse_stage.h"
+
+#include <set>
+
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+namespace ferry {
+namespace {
+
+bool is(std::string_view name, const char* want) {
+  return iequals(name, want);
+}
+
+}  // namespace
+
+ParseStage::ParseStage(StageContext* ctx) : ctx_(ctx) {}
+ParseStage::~ParseStage() = default;
+
+void ParseStage::fail(const Status& st) {
+  phase_ = Phase::kFailed;
+  ctx_->fail(st);
+}
+
+PacketPtr& ParseStage::current() {
+  if (!cur_) {
+    cur_ = std::make_shared<Packet>();
+    cur_->received_us = chunk_received_us_;
+    cur_->rdb_load_time_ms = rdb_load_time_ms_;
+    cur_->end.replid = replid_;
+    cur_->end.phase =
+        phase_ == Phase::kRdb ? SourcePosition::Phase::kRdb : SourcePosition::Phase::kStream;
+  }
+  return cur_;
+}
+
+void ParseStage::emit() {
+  if (!cur_) return;
+  cur_->seq = next_seq_++;
+  if (rdb_begin_pending_) {
+    cur_->rdb_begin = true;
+    rdb_begin_pending_ = false;
+  }
+  cur_->charged = cur_->rdb_bytes.size() + cur_->cmds.bytes() +
+                  cur_->rdb_items.size() * sizeof(RdbItem) + cur_->cmds.size() * 64;
+  ctx_->budget->charge(cur_->charged);
+  out_->push_back(std::move(cur_));
+  cur_.reset();
+}
+
+void ParseStage::maybe_emit() {
+  if (!cur_ || in_multi_) return;
+  const ReplayConfig& r = *ctx_->replay;
+  size_t items = cur_->rdb_items.size() + cur_->cmds.size();
+  size_t bytes = cur_->rdb_bytes.size() + cur_->cmds.bytes();
+  if (items >= static_cast<size_t>(r.batch_cmd_count) || bytes >= r.batch_buffer_size) emit();
+}
+
+void ParseStage::process(const SourceChunk& chunk, std::vector<PacketPtr>* out) {
+  out_ = out;
+  chunk_received_us_ = mono_us();
+  switch (chunk.kind) {
+    case SourceChunk::Kind::kRdbBegin:
+      begin_rdb(chunk);
+      break;
+    case SourceChunk::Kind::kRdbData:
+      if (phase_ == Phase::kRdb) feed_rdb(chunk);
+      break;
+    case SourceChunk::Kind::kRdbEnd:
+      if (phase_ == Phase::kRdb) end_rdb();
+      break;
+    case SourceChunk::Kind::kRdbAbort:
+      if (phase_ == Phase::kRdb) {
+        LOG_WARN("input %s: the RDB transfer was cut; waiting for a new full sync",
+                 ctx_->input.c_str());
+        emit();  // the keys parsed so far are valid and get applied
+        rdb_.reset();
+        phase_ = Phase::kIdle;
+        ctx_->counters->in_full_sync = false;
+      }
+      break;
+    case SourceChunk::Kind::kStreamBegin:
+      if (phase_ != Phase::kFailed) begin_stream(chunk);
+      break;
+    case SourceChunk::Kind::kStreamData:
+      if (phase_ == Phase::kStream) feed_stream(chunk);
+      break;
+  }
+  ctx_->budget->release(chunk.bytes());
+  out_ = nullptr;
+}
+
+void ParseStage::begin_rdb(const SourceChunk& chunk) {
+  if (phase_ == Phase::kFailed) return;
+  emit();
+  rdb::RdbReader::Options opts;
+  opts.max_whole_value = ctx_->replay->max_proto_bulk_len;
+  opts.piece_bytes = std::min<size_t>(opts.max_whole_value, 512u << 10);
+  rdb_ = std::make_unique<rdb::RdbReader>(opts, static_cast<rdb::RdbSink*>(this));
+  stream_.reset();
+  replid_ = chunk.replid;
+  phase_ = Phase::kRdb;
+  db_ = 0;
+  in_multi_ = false;
+  first_function_ = true;
+  rdb_begin_pending_ = true;
+  rdb_load_time_ms_ = wall_ms();
+  ctx_->counters->rdb_bytes_parsed = 0;
+  ctx_->counters->rdb_keys_parsed = 0;
+  ctx_->counters->rdb_keys_applied = 0;
+  ctx_->counters->rdb_started_ms = mono_ms();
+  ctx_->counters->in_full_sync = true;
+}
+
+void ParseStage::feed_rdb(const SourceChunk& chunk) {
+  Status st = rdb_->feed(chunk.data);
+  ctx_->counters->rdb_bytes_parsed = rdb_->offset();
+  if (!st.is_ok()) {
+    fail(st);
+    return;
+  }
+  if (phase_ == Phase::kRdb) maybe_emit();
+}
+
+void ParseStage::end_rdb() {
+  Status st = rdb_->finish();
+  ctx_->counters->rdb_bytes_parsed = rdb_->offset();
+  if (!st.is_ok()) {
+    fail(st);
+    return;
+  }
+  current()->rdb_complete = true;
+  emit();
+  rdb_.reset();
+  phase_ = Phase::kIdle;
+}
+
+void ParseStage::on_aux(std::string_view key, std::string_view value) {
+  if (key == "redis-ver") {
+    LOG_INFO("input %s: RDB written by Redis %.*s", ctx_->input.c_str(),
+             static_cast<int>(value.size()), value.data());
+  }
+}
+
+void ParseStage::on_function(std::string_view code) {
+  PacketPtr& p = current();
+  RdbItem item;
+  item.kind = RdbItem::Kind::kFunction;
+  item.first_function = first_function_;
+  first_function_ = false;
+  item.value_off = p->rdb_bytes.size();
+  item.value_len = code.size();
+  item.end_offset = rdb_->offset();
+  p->rdb_bytes.append(code.data(), code.size());
+  p->rdb_items.push_back(item);
+  p->end.offset = rdb_->offset();
+}
+
+void ParseStage::on_module_aux(uint64_t module_id) {
+  LOG_WARN("input %s: RDB holds module auxiliary data (module id %llu); it is not replayed",
+           ctx_->input.c_str(), static_cast<unsigned long long>(module_id));
+}
+
+void ParseStage::on_key(const rdb::KeyRecord& rec) {
+  PacketPtr& p = current();
+  RdbItem item;
+  item.db = rec.db;
+  item.type = rec.type;
+  item.expire_ms = rec.expire_ms;
+  item.idle_s = rec.idle_s;
+  item.freq = rec.freq;
+  item.piece = rec.piece;
+  item.piece_index = rec.piece_index;
+  item.last_piece = rec.last_piece;
+  item.key_off = p->rdb_bytes.size();
+  item.key_len = rec.key.size();
+  p->rdb_bytes.append(rec.key.data(), rec.key.size());
+  item.value_off = p->rdb_bytes.size();
+  item.value_len = rec.value.size();
+  p->rdb_bytes.append(rec.value.data(), rec.value.size());
+  item.end_offset = rec.end_offset;
+  item.key_offset = rec.key_offset;
+  p->rdb_items.push_back(item);
+  p->end.offset = rec.end_offset;
+  if (rec.last_piece) {
+    p->rdb_keys++;
+    ctx_->counters->rdb_keys_parsed++;
+  }
+  maybe_emit();
+}
+
+void ParseStage::begin_stream(const SourceChunk& chunk) {
+  if (phase_ == Phase::kStream && stream_ &&
+      chunk.offset == stream_base_ + stream_->offset() + stream_->pending()) {
+    // The link came back with +CONTINUE where it left off: keep parsing. After a failover
+    // the replication id changes while offsets go on.
+    if (chunk.replid != replid_) {
+      emit();
+      replid_ = chunk.replid;
+    }
+    return;
+  }
+  if (phase_ == Phase::kStream && stream_) {
+    LOG_WARN(
+        "input %s: the command stream restarts at offset %llu (expected %llu)", ctx_->input.c_str(),
+        static_cast<unsigned long long>(chunk.offset),
+        static_cast<unsigned long long>(stream_base_ + stream_->offset() + stream_->pending()));
+  }
+  emit();
+  phase_ = Phase::kStream;
+  replid_ = chunk.replid;
+  stream_ = std::make_unique<resp::CommandStreamParser>();
+  stream_base_ = chunk.offset;
+  in_multi_ = false;
+  // A stream position (even with no command yet) is applied once everything before it is.
+  PacketPtr& p = current();
+  p->end.phase = SourcePosition::Phase::kStream;
+  p->end.offset = chunk.offset;
+  emit();
+}
+
+void ParseStage::feed_stream(const SourceChunk& chunk) {
+  uint64_t expect = stream_base_ + stream_->offset() + stream_->pending();
+  if (chunk.offset != expect) {
+    fail(Status::corruption("command stream: got bytes at offset " + std::to_string(chunk.offset) +
+                            ", expected " + std::to_string(expect)));
+    return;
+  }
+  Status st = stream_->feed(chunk.data, [&](const resp::CommandStreamParser::Command& c) {
+    uint64_t end = stream_base_ + stream_->offset() + c.bytes.size();
+    on_command(c.bytes, *c.args, end);
+  });
+  if (!st.is_ok()) {
+    fail(st);
+    return;
+  }
+  if (!in_multi_ && cur_) emit();
+}
+
+void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgSpan>& args,
+                            uint64_t end) {
+  if (phase_ != Phase::kStream) return;
+  PacketPtr& p = current();
+  if (!in_multi_) p->end.offset = end;
+  if (args.empty()) return;
+  auto arg = [&](size_t i) { return bytes.substr(args[i].off, args[i].len); };
+  std::string_view name = arg(0);
+  const ReplayConfig& r = *ctx_->replay;
+  const uint16_t unit = in_multi_ ? 0 : CommandList::kUnitEnd;
+  ctx_->counters->commands_received++;
+  p->commands_in++;
+  CommandList& cmds = p->cmds;
+
+  if (is(name, "SELECT")) {
+    int64_t db;
+    if (args.size() != 2 || !parse_int(arg(1), &db) || db < 0) {
+      fail(Status::corruption("command stream: malformed SELECT before offset " +
+                              std::to_string(end)));
+      return;
+    }
+    db_ = static_cast<int>(db);
+    return;
+  }
+  if (is(name, "MULTI")) {
+    in_multi_ = true;
+    cmds.add_raw(bytes, args, -1, CommandList::kMulti);
+    return;
+  }
+  if (is(name, "EXEC")) {
+    cmds.add_raw(bytes, args, -1, CommandList::kExec);
+    cmds.end_unit(end);
+    in_multi_ = false;
+    p->end.offset = end;
+    maybe_emit();
+    return;
+  }
+  if (r.has_db_mapping()) {
+    if (is(name, "FLUSHALL")) {
+      // Only the DBs this source writes to are emptied.
+      std::set<int> dbs;
+      for (int d = 0; d < 16; d++)
+        dbs.insert(r.map_db(d));
+      for (int d : dbs) {
+        if (args.size() > 1) {
+          cmds.add({"FLUSHDB", arg(1)}, d, 0);
+        } else {
+          cmds.add({"FLUSHDB"}, d, 0);
+        }
+      }
+      if (!in_multi_) cmds.end_unit(end);
+      maybe_emit();
+      return;
+    }
+    if (is(name, "SWAPDB") && args.size() == 3) {
+      int64_t a, b;
+      if (parse_int(arg(1), &a) && parse_int(arg(2), &b)) {
+        int ma = r.map_db(static_cast<int>(a)), mb = r.map_db(static_cast<int>(b));
+        if (ma == mb) {
+          LOG_WARN(
+              "input %s: SWAPDB %lld %lld at offset %llu cannot be replayed: both DBs map "
+              "to target DB %d",
+              ctx_->input.c_str(), static_cast<long long>(a), static_cast<long long>(b),
+              static_cast<unsigned long long>(end), ma);
+          ctx_->counters->commands_filtered++;
+          return;
+        }
+        cmds.add({"SWAPDB", std::to_string(ma), std::to_string(mb)}, -1, unit);
+        if (unit) cmds.end_unit(end);
+        maybe_emit();
+        return;
+      }
+    }
+    if (is(name, "MOVE") && args.size() == 3) {
+      int64_t to;
+      if (parse_int(arg(2), &to)) {
+        cmds.add({"MOVE", arg(1), std::to_string(r.map_db(static_cast<int>(to)))}, r.map_db(db_),
+                 unit);
+        if (unit) cmds.end_unit(end);
+        maybe_emit();
+        return;
+      }
+    }
+    if (is(name, "COPY")) {
+      for (size_t i = 3; i + 1 < args.size(); i++) {
+        int64_t to;
+        if (is(arg(i), "DB") && parse_int(arg(i + 1), &to)) {
+          cmds.begin();
+          for (size_t j = 0; j < args.size(); j++) {
+            if (j == i + 1) {
+              cmds.arg(std::to_string(r.map_db(static_cast<int>(to))));
+            } else {
+              cmds.arg(arg(j));
+            }
+          }
+          cmds.end(r.map_db(db_), unit);
+          if (unit) cmds.end_unit(end);
+          maybe_emit();
+          return;
+        }
+      }
+    }
+  }
+  bool db_free = is(name, "FLUSHALL") || is(name, "SWAPDB") || is(name, "PING") ||
+                 is(name, "REPLCONF") || is(name, "FUNCTION") || is(name, "SCRIPT") ||
+                 is(name, "PUBLISH");
+  cmds.add_raw(bytes, args, db_free ? -1 : r.map_db(db_), unit);
+  if (unit) cmds.end_unit(end);
+  maybe_emit();
+}
+
+}  // namespace ferry

@@ -1,0 +1,399 @@
+#include "nodes/rdb_apply.h"
+
+#include <charconv>
+#include <set>
+
+#include "common/bytes.h"
+#include "common/log.h"
+#include "proto/crc16.h"
+#include "proto/crc64.h"
+#include "proto/rdb_decoder.h"
+#include "proto/rdb_format.h"
+
+namespace ferry {
+namespace {
+
+constexpr uint32_t kMaxElementsPerCommand = 1024;
+constexpr size_t kMaxBytesPerCommand = 1 << 20;
+constexpr const char* kTempPrefix = "ferry-tmp:";
+constexpr const char* kTempGroup = "ferry-tmp-group";
+
+// Moves the rebuilt temporary key into place with its TTL, honouring keyExists.
+// KEYS: tmp, key. ARGV: absolute TTL in ms or -1, mode (replace|ignore|error).
+// Returns 0 when an existing key was kept, 1 when created, 2 when replaced.
+constexpr const char* kFinishScript =
+    "local e = redis.call('exists', KEYS[2]) "
+    "if e == 1 and ARGV[2] ~= 'replace' then redis.call('del', KEYS[1]) return 0 end "
+    "redis.call('rename', KEYS[1], KEYS[2]) "
+    "if ARGV[1] ~= '-1' then redis.call('pexpireat', KEYS[2], ARGV[1]) end "
+    "return 1 + e";
+
+std::string format_score(double d) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof(buf), d);  // shortest exact round trip
+  return std::string(buf, res.ptr);
+}
+
+// Counts elements only: used to check a value before it is sent with RESTORE.
+class NullVisitor : public rdb::ValueVisitor {};
+
+// Builds the commands that recreate a value in `tmp`.
+class CommandVisitor : public rdb::ValueVisitor {
+ public:
+  CommandVisitor(CommandList* out, std::string_view tmp, int db, const TargetCaps& caps,
+                 bool first_piece, bool track_ids)
+      : out_(out),
+        tmp_(tmp),
+        db_(db),
+        caps_(caps),
+        first_piece_(first_piece),
+        track_ids_(track_ids) {}
+
+  void on_string(std::string_view v) override {
+    flush();
+    out_->add({"SET", tmp_, v}, db_, 0);
+  }
+  void on_string_bytes(std::string_view chunk) override {
+    flush();
+    if (first_piece_) {
+      out_->add({"SET", tmp_, chunk}, db_, 0);
+      first_piece_ = false;
+    } else {
+      out_->add({"APPEND", tmp_, chunk}, db_, 0);
+    }
+  }
+  void on_list_item(std::string_view v) override {
+    open("RPUSH");
+    out_->arg(v);
+    maybe_flush();
+  }
+  void on_set_member(std::string_view v) override {
+    open("SADD");
+    out_->arg(v);
+    maybe_flush();
+  }
+  void on_zset_member(std::string_view m, double score) override {
+    open("ZADD");
+    out_->arg(format_score(score));
+    out_->arg(m);
+    maybe_flush();
+  }
+  void on_hash_field(std::string_view f, std::string_view v, int64_t expire_ms) override {
+    open("HSET");
+    out_->arg(f);
+    out_->arg(v);
+    if (expire_ms >= 0) {
+      if (caps_.hash_field_ttl()) {
+        field_ttls_.emplace_back(std::string(f), expire_ms);
+      } else {
+        field_ttls_dropped_++;
+      }
+    }
+    maybe_flush();
+  }
+  void on_stream_entry(
+      const rdb::StreamId& id,
+      const std::vector<std::pair<std::string_view, std::string_view>>& fields) override {
+    flush();
+    out_->begin(static_cast<uint32_t>(3 + 2 * fields.size()));
+    out_->arg("XADD");
+    out_->arg(tmp_);
+    out_->arg(id.to_string());
+    for (const auto& [f, v] : fields) {
+      out_->arg(f);
+      out_->arg(v);
+    }
+    out_->end(db_, 0);
+    if (track_ids_) live_ids_.insert(id);
+  }
+  void on_stream_meta(const rdb::StreamMeta& m) override {
+    flush();
+    if (m.length == 0) {
+      // No entry was added: create the (empty) stream through a throw-away group.
+      out_->add({"XGROUP", "CREATE", tmp_, kTempGroup, "0", "MKSTREAM"}, db_, 0);
+      out_->add({"XGROUP", "DESTROY", tmp_, kTempGroup}, db_, 0);
+    }
+    if (m.has_extended && caps_.major >= 7) {
+      out_->add({"XSETID", tmp_, m.last_id.to_string(), "ENTRIESADDED",
+                 std::to_string(m.entries_added), "MAXDELETEDID", m.max_deleted_id.to_string()},
+                db_, 0);
+    } else {
+      out_->add({"XSETID", tmp_, m.last_id.to_string()}, db_, 0);
+    }
+  }
+  void on_stream_group(const rdb::StreamGroup& g) override {
+    flush();
+    if (g.entries_read >= 0 && caps_.major >= 7) {
+      out_->add({"XGROUP", "CREATE", tmp_, g.name, g.last_id.to_string(), "ENTRIESREAD",
+                 std::to_string(g.entries_read)},
+                db_, 0);
+    } else {
+      out_->add({"XGROUP", "CREATE", tmp_, g.name, g.last_id.to_string()}, db_, 0);
+    }
+    for (const auto& c : g.consumers) {
+      if (caps_.major >= 7) out_->add({"XGROUP", "CREATECONSUMER", tmp_, g.name, c.name}, db_, 0);
+    }
+    for (const auto& p : g.pending) {
+      if (track_ids_ && !live_ids_.count(p.id)) {
+        pel_unrecreatable_++;  // XCLAIM cannot point a PEL entry at a deleted message
+        continue;
+      }
+      out_->add({"XCLAIM", tmp_, g.name, p.consumer, "0", p.id.to_string(), "TIME",
+                 std::to_string(p.delivery_time), "RETRYCOUNT", std::to_string(p.delivery_count),
+                 "FORCE", "JUSTID"},
+                db_, 0);
+    }
+  }
+
+  void flush() {
+    if (!cmd_) return;
+    out_->end(db_, 0);
+    cmd_ = nullptr;
+    for (const auto& [f, t] : field_ttls_) {
+      out_->add({"HPEXPIREAT", tmp_, std::to_string(t), "FIELDS", "1", f}, db_, 0);
+    }
+    field_ttls_.clear();
+  }
+
+  uint64_t field_ttls_dropped() const { return field_ttls_dropped_; }
+  uint64_t pel_unrecreatable() const { return pel_unrecreatable_; }
+
+ private:
+  void open(const char* cmd) {
+    if (cmd_ == cmd) return;
+    flush();
+    cmd_ = cmd;
+    out_->begin();
+    out_->arg(cmd);
+    out_->arg(tmp_);
+  }
+  void maybe_flush() {
+    if (out_->pending_args() >= kMaxElementsPerCommand + 2 ||
+        out_->pending_bytes() >= kMaxBytesPerCommand) {
+      flush();
+    }
+  }
+
+  CommandList* out_;
+  std::string_view tmp_;
+  int db_;
+  const TargetCaps& caps_;
+  bool first_piece_;
+  bool track_ids_;
+  const char* cmd_ = nullptr;
+  std::vector<std::pair<std::string, int64_t>> field_ttls_;
+  std::set<rdb::StreamId> live_ids_;
+  uint64_t field_ttls_dropped_ = 0;
+  uint64_t pel_unrecreatable_ = 0;
+};
+
+bool is_stream(uint8_t t) {
+  return t == rdb::kTypeStreamListpacks || t == rdb::kTypeStreamListpacks2 ||
+         t == rdb::kTypeStreamListpacks3;
+}
+
+}  // namespace
+
+RdbApplier::RdbApplier(const ReplayConfig& replay, const TargetCaps& caps, RdbApplyStats* stats,
+                       std::string input_name)
+    : replay_(replay), caps_(caps), stats_(stats), input_(std::move(input_name)) {}
+
+std::string RdbApplier::temp_key(std::string_view key) {
+  std::string_view tag = key_hash_tag(key);
+  std::string tmp = kTempPrefix;
+  if (tag.size() != key.size()) {
+    // The key has a hash tag: reuse it, so the temporary key lands in the same slot.
+    tmp += "{" + std::string(tag) + "}:" + std::string(key);
+  } else if (key.find('{') == std::string_view::npos && key.find('}') == std::string_view::npos) {
+    tmp += "{" + std::string(key) + "}";
+  } else {
+    tmp += std::string(key);  // odd braces: only meaningful for a standalone target
+  }
+  return tmp;
+}
+
+bool RdbApplier::can_restore(const RdbItem& item) const {
+  return replay_.replay_rdb_enable_restore && item.piece == rdb::Piece::kWhole &&
+         rdb::min_version_for_type(item.type) <= caps_.rdb_version &&
+         item.value_len + 10 <= replay_.max_proto_bulk_len;
+}
+
+Status RdbApplier::apply(const RdbItem& item, std::string_view key, std::string_view value,
+                         int64_t load_time_ms, CommandList* out) const {
+  if (item.kind == RdbItem::Kind::kFunction) return apply_function(item, value, out);
+  const int db = replay_.map_db(static_cast<int>(item.db));
+  if (item.expire_ms >= 0 && item.expire_ms <= load_time_ms) {
+    if (item.last_piece) stats_->expired_skipped++;
+    return Status::ok();
+  }
+  auto context = [&](const Status& st) {
+    return st.with_context("RDB: key " + printable(key) + " (" + rdb::type_name(item.type) +
+                           ", db " + std::to_string(item.db) + ", at offset " +
+                           std::to_string(item.key_offset) + ")");
+  };
+  rdb::RdbDecoder decoder;
+  rdb::DecodeResult res;
+  const bool whole = item.piece == rdb::Piece::kWhole;
+  const bool log_keys = replay_.key_exists_log;
+
+  if (can_restore(item) || item.type == rdb::kTypeModule2) {
+    NullVisitor check;
+    Status st = decoder.decode(item.type, item.piece, value, &check, &res);
+    if (!st.is_ok()) return context(st);
+    if (res.elements == 0 && !is_stream(item.type) && item.type != rdb::kTypeString &&
+        item.type != rdb::kTypeModule2) {
+      stats_->empty_skipped++;
+      LOG_WARN("input %s: skipping empty key %s (%s) as Redis does", input_.c_str(),
+               printable(key).c_str(), rdb::type_name(item.type));
+      return Status::ok();
+    }
+    if (!can_restore(item)) {
+      return context(Status::not_supported(
+          "a module value can only be written with RESTORE, which this target cannot take"));
+    }
+    restore(item, key, value, db, load_time_ms, out);
+    stats_->restored++;
+    return Status::ok();
+  }
+
+  if (item.type == rdb::kTypeString && whole) {
+    // One command, no temporary key needed.
+    std::string str;
+    struct StringGrab : rdb::ValueVisitor {
+      std::string* out;
+      void on_string(std::string_view v) override { out->assign(v); }
+    } grab;
+    grab.out = &str;
+    Status st = decoder.decode(item.type, item.piece, value, &grab, &res);
+    if (!st.is_ok()) return context(st);
+    const std::string& mode = replay_.key_exists;
+    bool nx = mode != "replace";
+    if (!nx && log_keys) out->add({"EXISTS", key}, db, 0, ReplyCheck::kExistsProbe);
+    ReplyCheck check = !nx ? ReplyCheck::kAny
+                           : (mode == "ignore" ? ReplyCheck::kNilIgnored : ReplyCheck::kNilFatal);
+    out->begin();
+    out->arg("SET");
+    out->arg(key);
+    out->arg(str);
+    if (item.expire_ms >= 0) {
+      if (caps_.set_pxat()) {
+        out->arg("PXAT");
+        out->arg_int(item.expire_ms);
+      } else {
+        out->arg("PX");
+        out->arg_int(std::max<int64_t>(1, item.expire_ms - load_time_ms));
+      }
+    }
+    if (nx) out->arg("NX");
+    out->end(db, log_keys ? CommandList::kLogKey : 0, check);
+    out->end_unit(item.end_offset);
+    stats_->rebuilt++;
+    return Status::ok();
+  }
+
+  // Rebuild in a temporary key, then move it into place.
+  const std::string tmp = temp_key(key);
+  size_t first_cmd = out->size();
+  if (item.piece_index == 0) out->add({"DEL", tmp}, db, 0);
+  CommandVisitor visitor(out, tmp, db, caps_, item.piece_index == 0, whole);
+  Status st = decoder.decode(item.type, item.piece, value, &visitor, &res);
+  if (!st.is_ok()) {
+    out->truncate(first_cmd);  // leave nothing half-built behind
+    return context(st);
+  }
+  visitor.flush();
+  if (whole && res.elements == 0 && !is_stream(item.type)) {
+    // An empty value: Redis skips it, and so do we.
+    out->truncate(first_cmd);
+    stats_->empty_skipped++;
+    LOG_WARN("input %s: skipping empty key %s (%s) as Redis does", input_.c_str(),
+             printable(key).c_str(), rdb::type_name(item.type));
+    return Status::ok();
+  }
+  if (visitor.field_ttls_dropped() > 0) {
+    stats_->field_ttls_dropped += visitor.field_ttls_dropped();
+    LOG_WARN(
+        "input %s: key %s: %llu hash field TTL(s) dropped: the target (Redis %d.%d) has no "
+        "field expiry",
+        input_.c_str(), printable(key).c_str(),
+        static_cast<unsigned long long>(visitor.field_ttls_dropped()), caps_.major, caps_.minor);
+  }
+  if (visitor.pel_unrecreatable() > 0) {
+    stats_->pel_unrecreatable += visitor.pel_unrecreatable();
+    LOG_WARN(
+        "input %s: key %s: %llu pending entr(ies) of deleted stream messages cannot be "
+        "recreated with commands",
+        input_.c_str(), printable(key).c_str(),
+        static_cast<unsigned long long>(visitor.pel_unrecreatable()));
+  }
+  if (item.last_piece) {
+    finish(item, key, tmp, db, out);
+    stats_->rebuilt++;
+  }
+  out->end_unit(item.end_offset);
+  return Status::ok();
+}
+
+void RdbApplier::finish(const RdbItem& item, std::string_view key, const std::string& tmp, int db,
+                        CommandList* out) const {
+  const std::string& mode = replay_.key_exists;
+  ReplyCheck check = mode == "error" ? ReplyCheck::kKeptFatal : ReplyCheck::kKeptIgnored;
+  out->add({"EVAL", kFinishScript, "2", tmp, key, std::to_string(item.expire_ms), mode}, db,
+           replay_.key_exists_log ? CommandList::kLogKey : 0, check);
+}
+
+void RdbApplier::restore(const RdbItem& item, std::string_view key, std::string_view value, int db,
+                         int64_t load_time_ms, CommandList* out) const {
+  const std::string& mode = replay_.key_exists;
+  bool replace = mode == "replace";
+  bool log_keys = replay_.key_exists_log;
+  if (replace && log_keys) out->add({"EXISTS", key}, db, 0, ReplyCheck::kExistsProbe);
+  // DUMP payload: type, value, RDB version (2 bytes LE), CRC64 of all that (8 bytes LE).
+  const char type = static_cast<char>(item.type);
+  char footer[10];
+  store_le16(footer, static_cast<uint16_t>(caps_.rdb_version));
+  uint64_t crc = crc64(crc64(crc64(0, &type, 1), value.data(), value.size()), footer, 2);
+  store_le64(footer + 2, crc);
+  bool abs = caps_.abs_ttl();
+  int64_t ttl = 0;
+  if (item.expire_ms >= 0) {
+    ttl = abs ? item.expire_ms : std::max<int64_t>(1, item.expire_ms - load_time_ms);
+  }
+  uint32_t argc = 4 + (replace ? 1 : 0) + (abs && item.expire_ms >= 0 ? 1 : 0) +
+                  (item.freq >= 0 || item.idle_s >= 0 ? 2 : 0);
+  out->begin(argc);
+  out->arg("RESTORE");
+  out->arg(key);
+  out->arg_int(ttl);
+  out->arg_parts({std::string_view(&type, 1), value, std::string_view(footer, sizeof(footer))});
+  if (replace) out->arg("REPLACE");
+  if (abs && item.expire_ms >= 0) out->arg("ABSTTL");
+  if (item.freq >= 0) {
+    out->arg("FREQ");
+    out->arg_int(item.freq);
+  } else if (item.idle_s >= 0) {
+    out->arg("IDLETIME");
+    out->arg_int(item.idle_s);
+  }
+  ReplyCheck check =
+      replace ? ReplyCheck::kAny
+              : (mode == "ignore" ? ReplyCheck::kBusyKeyIgnored : ReplyCheck::kBusyKeyFatal);
+  out->end(db, log_keys ? CommandList::kLogKey : 0, check);
+  out->end_unit(item.end_offset);
+}
+
+Status RdbApplier::apply_function(const RdbItem& item, std::string_view code,
+                                  CommandList* out) const {
+  const std::string& mode = replay_.function_exists;
+  if (mode == "flush" && item.first_function) out->add({"FUNCTION", "FLUSH"}, -1, 0);
+  if (mode == "replace") {
+    out->add({"FUNCTION", "LOAD", "REPLACE", code}, -1, 0);
+  } else {
+    out->add({"FUNCTION", "LOAD", code}, -1, 0);
+  }
+  out->end_unit(item.end_offset);
+  stats_->functions++;
+  return Status::ok();
+}
+
+}  // namespace ferry

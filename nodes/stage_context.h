@@ -1,0 +1,53 @@
+// What the stages of one input's graph share: the input's name and settings, what the
+// target can do, counters, the memory budget and the offset tracker, and the way to stop
+// the input on an error that retrying cannot fix.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+#include "config/config.h"
+#include "nodes/memory_budget.h"
+#include "nodes/offset_tracker.h"
+#include "nodes/rdb_apply.h"
+
+namespace ferry {
+
+// Counters of one input (read by progress reports, status and metrics).
+struct InputCounters {
+  // RDB phase
+  std::atomic<uint64_t> rdb_bytes_parsed{0};
+  std::atomic<uint64_t> rdb_keys_parsed{0};
+  std::atomic<uint64_t> rdb_keys_applied{0};
+  std::atomic<int64_t> rdb_started_ms{0};
+  std::atomic<bool> in_full_sync{false};
+  // Command stream
+  std::atomic<uint64_t> commands_received{0};
+  std::atomic<uint64_t> commands_filtered{0};
+  std::atomic<uint64_t> commands_applied{0};
+  std::atomic<uint64_t> commands_failed{0};
+  std::atomic<uint64_t> commands_ignored{0};
+  // Writes
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> bytes_written{0};
+  std::atomic<int64_t> last_batch_latency_us{0};
+  std::atomic<int64_t> last_lag_us{0};
+};
+
+struct StageContext {
+  std::string input;  // the source node, "host:port"
+  const ReplayConfig* replay = nullptr;
+  TargetCaps caps;
+  InputCounters* counters = nullptr;
+  RdbApplyStats* rdb_stats = nullptr;
+  MemoryBudget* budget = nullptr;
+  OffsetTracker* tracker = nullptr;
+  // Stops the input with this error (called at most once matters; later calls are ignored).
+  std::function<void(const Status&)> fail;
+};
+
+}  // namespace ferry

@@ -1,0 +1,282 @@
+#include "pipeline/input_pipeline.h"
+
+#include <cinttypes>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/units.h"
+#include "net/target_writer.h"
+#include "nodes/source_stage.h"
+#include "pipeline/input_graph.h"
+#include "storage/memory_source_log.h"
+
+namespace ferry {
+namespace {
+
+constexpr uint64_t kMaxFailuresLogged = 20;
+
+int announce_port(const Config& c) {
+  Endpoint ep;
+  return Endpoint::parse(c.server.listen, &ep).is_ok() ? ep.port : 0;
+}
+
+}  // namespace
+
+InputPipeline::InputPipeline(const Config& config, Endpoint source,
+                             std::vector<Endpoint> target_nodes, TargetCaps caps)
+    : config_(config),
+      source_(std::move(source)),
+      target_nodes_(std::move(target_nodes)),
+      name_(source_.to_string()) {
+  ctx_.caps = caps;
+}
+
+InputPipeline::~InputPipeline() {
+  if (!stopping_) stop(std::chrono::steady_clock::now());
+}
+
+Status InputPipeline::start() {
+  const ReplayConfig& replay = config_.output.replay;
+  budget_ = std::make_unique<MemoryBudget>(replay.max_inflight_bytes);
+  tracker_ = std::make_unique<OffsetTracker>();
+  ctx_.input = name_;
+  ctx_.replay = &replay;
+  ctx_.counters = &counters_;
+  ctx_.rdb_stats = &rdb_stats_;
+  ctx_.budget = budget_.get();
+  ctx_.tracker = tracker_.get();
+  ctx_.fail = [this](const Status& st) { fail(st); };
+
+  log_ = std::make_unique<MemorySourceLog>(std::max<uint64_t>(replay.max_inflight_bytes, 8 << 20));
+  source_stage_ = std::make_unique<SourceStage>(log_.get(), budget_.get());
+
+  Credentials target_creds{config_.output.redis.user_name, config_.output.redis.password};
+  std::vector<TargetWriter*> raw_writers;
+  for (const Endpoint& ep : target_nodes_) {
+    writers_.push_back(std::make_unique<TargetWriter>(
+        ep, target_creds,
+        [this](const WriteBatchPtr& b, const WriteResult& r) { graph_->batch_done(b, r); }));
+    raw_writers.push_back(writers_.back().get());
+  }
+  graph_ = std::make_unique<InputGraph>(
+      &ctx_, source_stage_.get(), raw_writers,
+      [this](const Batch& b, const WriteResult& r) { on_batch_done(b, r); });
+
+  tracker_->set_listener([this](const OffsetTracker::Applied& a) {
+    if (a.rdb_keys) counters_.rdb_keys_applied += a.rdb_keys;
+    if (a.rdb_complete) {
+      int64_t took = mono_ms() - counters_.rdb_started_ms.load();
+      LOG_INFO("input %s: full sync applied: %" PRIu64 " keys in %s (%" PRIu64 " restored, %" PRIu64
+               " rebuilt with commands, %" PRIu64 " expired and %" PRIu64 " empty skipped)",
+               name_.c_str(), counters_.rdb_keys_applied.load(),
+               format_duration(std::chrono::milliseconds(took)).c_str(), rdb_stats_.restored.load(),
+               rdb_stats_.rebuilt.load(), rdb_stats_.expired_skipped.load(),
+               rdb_stats_.empty_skipped.load());
+      counters_.in_full_sync = false;
+    }
+  });
+  log_->set_data_listener([this] { graph_->activate(); });
+  budget_->set_room_listener([this] { graph_->activate(); });
+
+  for (auto& w : writers_)
+    w->start();
+
+  ReplicaOptions ro;
+  ro.source = source_;
+  ro.credentials = Credentials{config_.input.redis.user_name, config_.input.redis.password};
+  ro.announce_port = announce_port(config_);
+  replica_ = std::make_unique<ReplicaClient>(ro, log_.get());
+  replica_->start();
+  ticker_ = std::thread([this] { tick_loop(); });
+  last_progress_ms_ = mono_ms();
+  return Status::ok();
+}
+
+void InputPipeline::tick_loop() {
+  auto period = std::max(config_.output.replay.batch_ticker, std::chrono::milliseconds(1));
+  while (!stopping_) {
+    std::this_thread::sleep_for(period);
+    if (graph_) graph_->tick();
+  }
+}
+
+bool InputPipeline::stop(std::chrono::steady_clock::time_point deadline) {
+  if (stopping_.exchange(true)) return true;
+  if (replica_) replica_->stop();
+  bool drained = false;
+  while (graph_) {
+    bool idle = log_->buffered_bytes() == 0 && budget_->used() == 0 &&
+                graph_->batches_in_flight() == 0 && tracker_->pending() == 0;
+    if (idle || !fatal_error().empty()) {
+      drained = idle;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    graph_->activate();
+    graph_->tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (log_) log_->close();
+  if (ticker_.joinable()) ticker_.join();
+  for (auto& w : writers_)
+    w->stop();
+  if (graph_) graph_->wait();
+  state_ = InputState::kStop;
+  if (!drained && graph_) {
+    LOG_WARN("input %s: stopped before everything read was applied (%" PRId64
+             " bytes and %zu batches in flight)",
+             name_.c_str(), budget_->used(), graph_->batches_in_flight());
+  }
+  return drained;
+}
+
+void InputPipeline::pause() {
+  if (state_ == InputState::kStop) return;
+  source_stage_->set_paused(true);
+  state_ = InputState::kPause;
+}
+
+void InputPipeline::resume() {
+  if (state_ != InputState::kPause) return;
+  source_stage_->set_paused(false);
+  state_ = InputState::kRun;
+  graph_->activate();
+}
+
+void InputPipeline::fail(const Status& st) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!fatal_.empty()) return;
+    fatal_ = st.message();
+  }
+  LOG_ERROR("input %s: stopped: %s", name_.c_str(), st.message().c_str());
+  if (source_stage_) source_stage_->set_paused(true);
+  if (log_) log_->close();
+  state_ = InputState::kStop;
+}
+
+std::string InputPipeline::fatal_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fatal_;
+}
+
+void InputPipeline::on_batch_done(const Batch& batch, const WriteResult& result) {
+  if (result.cancelled) return;
+  counters_.batches++;
+  counters_.bytes_written += batch.wire.size();
+  // RDB batches rebuild keys; only command-stream batches count as replayed commands.
+  if (batch.end.phase == SourcePosition::Phase::kStream) {
+    counters_.commands_applied += batch.commands - result.failures.size();
+  }
+  counters_.commands_failed += result.failures.size();
+  counters_.commands_ignored += result.ignored;
+  counters_.last_batch_latency_us = result.latency_us;
+  if (batch.oldest_received_us) counters_.last_lag_us = mono_us() - batch.oldest_received_us;
+  for (const WriteFailure& f : result.failures) {
+    uint64_t n = ++failures_seen_;
+    int64_t now = mono_ms();
+    if (n <= kMaxFailuresLogged || now - last_failure_log_ms_ >= 10000) {
+      last_failure_log_ms_ = now;
+      LOG_ERROR("input %s: the target refused %s %s: %s (%" PRIu64 " refused so far%s)",
+                name_.c_str(), f.command.c_str(), f.key.c_str(), f.error.c_str(), n,
+                n >= kMaxFailuresLogged ? "; from now on one line per 10s" : "");
+    }
+  }
+  if (result.resent) {
+    LOG_WARN("input %s: a batch was sent again after a target reconnect (at-least-once)",
+             name_.c_str());
+  }
+  for (uint64_t seq : batch.seqs)
+    tracker_->done(seq);
+  budget_->release(batch.charged);
+  if (!result.fatal.empty()) fail(Status::aborted(result.fatal));
+}
+
+InputStatus InputPipeline::status() const {
+  InputStatus s;
+  s.input = name_;
+  s.transaction = false;
+  InputState st = state_.load();
+  if (replica_) {
+    const ReplicaStats& rs = replica_->stats();
+    auto link = static_cast<LinkState>(rs.state.load());
+    s.link = link_state_name(link);
+    s.replid = replica_->replid();
+    s.source_offset = rs.offset;
+    s.rdb_size = rs.rdb_size;
+    s.rdb_received = rs.rdb_received;
+    s.source_keys = rs.source_keys;
+    s.full_syncs = rs.full_syncs;
+    s.partial_syncs = rs.partial_syncs;
+    s.reconnects = rs.reconnects;
+    if (st == InputState::kRun || st == InputState::kReadyRun) {
+      st = (link == LinkState::kReceivingRdb || link == LinkState::kStreaming)
+               ? InputState::kRun
+               : InputState::kReadyRun;
+    }
+  }
+  s.state = st;
+  if (tracker_) {
+    SourcePosition p = tracker_->applied();
+    s.applied_phase = p.phase == SourcePosition::Phase::kStream
+                          ? "stream"
+                          : (p.phase == SourcePosition::Phase::kRdb ? "rdb" : "none");
+    s.applied_offset = p.offset;
+  }
+  s.full_sync = counters_.in_full_sync;
+  s.rdb_parsed = counters_.rdb_bytes_parsed;
+  s.rdb_keys_parsed = counters_.rdb_keys_parsed;
+  s.rdb_keys_applied = counters_.rdb_keys_applied;
+  s.commands_applied = counters_.commands_applied;
+  s.commands_failed = counters_.commands_failed;
+  s.commands_filtered = counters_.commands_filtered;
+  s.error = fatal_error();
+  return s;
+}
+
+std::string InputPipeline::progress_line() {
+  InputStatus s = status();
+  int64_t now = mono_ms();
+  double secs = std::max<int64_t>(1, now - last_progress_ms_) / 1000.0;
+  last_progress_ms_ = now;
+  char buf[512];
+  if (s.full_sync) {
+    uint64_t keys = s.rdb_keys_applied;
+    double kps = (keys - std::min(keys, last_keys_)) / secs;
+    last_keys_ = keys;
+    double elapsed = (now - counters_.rdb_started_ms.load()) / 1000.0;
+    std::string bytes;
+    if (s.rdb_size > 0) {
+      double frac = static_cast<double>(s.rdb_parsed) / static_cast<double>(s.rdb_size);
+      double eta = frac > 0.001 ? elapsed * (1 - frac) / frac : 0;
+      snprintf(
+          buf, sizeof(buf), "RDB %s of %s (%.0f%%), ETA %s", format_bytes(s.rdb_parsed).c_str(),
+          format_bytes(s.rdb_size).c_str(), frac * 100,
+          format_duration(std::chrono::milliseconds(static_cast<int64_t>(eta * 1000))).c_str());
+    } else {
+      snprintf(buf, sizeof(buf), "RDB %s received (size unknown: diskless)",
+               format_bytes(s.rdb_parsed).c_str());
+    }
+    bytes = buf;
+    std::string total = s.source_keys ? " of ~" + std::to_string(s.source_keys) : "";
+    snprintf(buf, sizeof(buf),
+             "input %s: full sync: %s; keys %" PRIu64 " parsed, %" PRIu64
+             "%s applied (%.0f keys/s)",
+             name_.c_str(), bytes.c_str(), s.rdb_keys_parsed, keys, total.c_str(), kps);
+  } else {
+    uint64_t cmds = s.commands_applied;
+    double cps = (cmds - std::min(cmds, last_commands_)) / secs;
+    last_commands_ = cmds;
+    long long lag = s.applied_phase == "stream" && s.source_offset >= s.applied_offset
+                        ? static_cast<long long>(s.source_offset - s.applied_offset)
+                        : -1;
+    snprintf(buf, sizeof(buf),
+             "input %s: %s: source offset %" PRIu64 ", applied offset %" PRIu64
+             " (lag %lld bytes), %.0f commands/s applied, %" PRIu64 " failed",
+             name_.c_str(), input_state_name(s.state), s.source_offset, s.applied_offset, lag, cps,
+             s.commands_failed);
+  }
+  return buf;
+}
+
+}  // namespace ferry

@@ -1,0 +1,88 @@
+// InputPipeline: everything that syncs one source node into the target — the replica
+// client (its own thread), the source log between it and the graph, the graph, the target
+// writers (their own threads), the counters and the input's State. The supervisor owns one
+// per input and drives it through this interface only.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "net/endpoint.h"
+#include "net/replica_client.h"
+#include "nodes/rdb_apply.h"
+#include "nodes/stage_context.h"
+#include "pipeline/input_status.h"
+
+namespace ferry {
+
+class InputGraph;
+class MemorySourceLog;
+class SourceStage;
+class TargetWriter;
+
+class InputPipeline {
+ public:
+  InputPipeline(const Config& config, Endpoint source, std::vector<Endpoint> target_nodes,
+                TargetCaps caps);
+  ~InputPipeline();
+  InputPipeline(const InputPipeline&) = delete;
+  InputPipeline& operator=(const InputPipeline&) = delete;
+
+  Status start();
+  // Stops reading the source and waits (until the deadline) for what was read to be
+  // applied. True when everything was applied in time.
+  bool stop(std::chrono::steady_clock::time_point deadline);
+
+  void pause();
+  void resume();
+
+  const std::string& name() const { return name_; }
+  InputStatus status() const;
+  // Non-empty once the input stopped on an error retrying cannot fix.
+  std::string fatal_error() const;
+
+  // One progress line for the log (full-sync progress or stream lag and rates).
+  std::string progress_line();
+
+ private:
+  void on_batch_done(const Batch& batch, const WriteResult& result);
+  void fail(const Status& st);
+  void tick_loop();
+
+  const Config& config_;
+  const Endpoint source_;
+  const std::vector<Endpoint> target_nodes_;
+  const std::string name_;
+
+  InputCounters counters_;
+  RdbApplyStats rdb_stats_;
+  std::unique_ptr<MemoryBudget> budget_;
+  std::unique_ptr<OffsetTracker> tracker_;
+  StageContext ctx_;
+  std::unique_ptr<MemorySourceLog> log_;
+  std::unique_ptr<SourceStage> source_stage_;
+  std::vector<std::unique_ptr<TargetWriter>> writers_;
+  std::unique_ptr<InputGraph> graph_;
+  std::unique_ptr<ReplicaClient> replica_;
+
+  std::atomic<InputState> state_{InputState::kReadyRun};
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mu_;
+  std::string fatal_;
+  std::thread ticker_;
+
+  // For rates in progress lines.
+  int64_t last_progress_ms_ = 0;
+  uint64_t last_keys_ = 0;
+  uint64_t last_commands_ = 0;
+  uint64_t failures_seen_ = 0;  // writer threads report one at a time per input
+  int64_t last_failure_log_ms_ = 0;
+};
+
+}  // namespace ferry

@@ -1,0 +1,172 @@
+#include "pipeline/supervisor.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "common/log.h"
+#include "net/redis_client.h"
+#include "pipeline/input_pipeline.h"
+#include "proto/rdb_format.h"
+
+namespace ferry {
+namespace {
+
+constexpr auto kProgressPeriod = std::chrono::seconds(5);
+constexpr auto kProbeDeadline = std::chrono::seconds(30);
+
+// Finds out what the target can do, waiting a little for it to come up.
+Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps) {
+  const RedisSide& out = config.output.redis;
+  auto deadline = std::chrono::steady_clock::now() + kProbeDeadline;
+  Status st;
+  while (true) {
+    RedisClient client;
+    st = client.connect(ep, Credentials{out.user_name, out.password}, std::chrono::seconds(5));
+    std::map<std::string, std::string> info;
+    if (st.is_ok()) st = client.info("server", &info);
+    if (st.is_ok()) {
+      std::string version = out.version.empty() ? info["redis_version"] : out.version;
+      RedisVersion v;
+      if (!RedisVersion::parse(version, &v)) {
+        return Status::invalid_argument("target " + ep.to_string() + " reports version '" +
+                                        version + "', which is not understood");
+      }
+      caps->major = v.major;
+      caps->minor = v.minor;
+      caps->rdb_version = rdb::version_for_redis(v.major, v.minor);
+      std::map<std::string, std::string> cluster;
+      if (client.info("cluster", &cluster).is_ok() && cluster["cluster_enabled"] == "1") {
+        return Status::not_supported("target " + ep.to_string() +
+                                     " is a Redis Cluster node; output.redis.type standalone "
+                                     "needs a standalone target");
+      }
+      LOG_INFO("target %s: Redis %s (RDB version %d)", ep.to_string().c_str(), version.c_str(),
+               caps->rdb_version);
+      return Status::ok();
+    }
+    if (st.code() == Status::Code::kInvalidArgument) return st;  // e.g. AUTH refused
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    LOG_WARN("target %s not reachable yet (%s); retrying", ep.to_string().c_str(),
+             st.message().c_str());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  return Status::io_error("cannot reach the target " + ep.to_string() + ": " + st.message());
+}
+
+// "host:port" sorted by host as text, then port as a number.
+bool input_less(const std::string& a, const std::string& b) {
+  Endpoint x, y;
+  if (!Endpoint::parse(a, &x).is_ok() || !Endpoint::parse(b, &y).is_ok()) return a < b;
+  return x.host != y.host ? x.host < y.host : x.port < y.port;
+}
+
+}  // namespace
+
+Supervisor::Supervisor(const Config& config) : config_(config) {}
+
+Supervisor::~Supervisor() {
+  shutdown();
+}
+
+Status Supervisor::start() {
+  if (config_.input.redis.type != "standalone") {
+    return Status::not_supported("input.redis.type '" + config_.input.redis.type +
+                                 "' is not supported yet: only standalone sources");
+  }
+  if (config_.output.redis.type != "standalone") {
+    return Status::not_supported("output.redis.type '" + config_.output.redis.type +
+                                 "' is not supported yet: only a standalone target");
+  }
+  if (config_.output.redis.addresses.size() > 1) {
+    LOG_WARN("output.redis.addresses lists %zu addresses; a standalone target uses the first",
+             config_.output.redis.addresses.size());
+  }
+  Endpoint target;
+  FERRY_RETURN_IF_ERROR(Endpoint::parse(config_.output.redis.addresses[0], &target));
+  TargetCaps caps;
+  FERRY_RETURN_IF_ERROR(probe_target(config_, target, &caps));
+
+  std::vector<std::string> sources = config_.input.redis.addresses;
+  std::sort(sources.begin(), sources.end(), input_less);
+  sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
+  for (const std::string& addr : sources) {
+    Endpoint ep;
+    FERRY_RETURN_IF_ERROR(Endpoint::parse(addr, &ep));
+    auto p = std::make_unique<InputPipeline>(config_, ep, std::vector<Endpoint>{target}, caps);
+    FERRY_RETURN_IF_ERROR(p->start());
+    LOG_INFO("input %s: syncing into %s", p->name().c_str(), target.to_string().c_str());
+    pipelines_.push_back(std::move(p));
+  }
+  return Status::ok();
+}
+
+void Supervisor::run(const std::atomic<bool>* stop) {
+  auto next_report = std::chrono::steady_clock::now() + kProgressPeriod;
+  while (!stop->load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!fatal_reason().empty()) return;
+    if (std::chrono::steady_clock::now() >= next_report) {
+      next_report += kProgressPeriod;
+      for (auto& p : pipelines_) {
+        if (p->fatal_error().empty()) LOG_INFO("%s", p->progress_line().c_str());
+      }
+    }
+  }
+}
+
+bool Supervisor::shutdown() {
+  auto deadline = std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout;
+  bool all = true;
+  for (auto& p : pipelines_)
+    all &= p->stop(deadline);
+  pipelines_.clear();
+  return all;
+}
+
+std::string Supervisor::fatal_reason() const {
+  if (pipelines_.empty()) return "";
+  std::string reason;
+  for (const auto& p : pipelines_) {
+    std::string err = p->fatal_error();
+    if (err.empty()) return "";
+    if (reason.empty()) reason = "input " + p->name() + ": " + err;
+  }
+  return reason;
+}
+
+std::vector<InputStatus> Supervisor::inputs() const {
+  std::vector<InputStatus> out;
+  for (const auto& p : pipelines_)
+    out.push_back(p->status());
+  return out;
+}
+
+InputPipeline* Supervisor::find(const std::string& name) const {
+  for (const auto& p : pipelines_) {
+    if (p->name() == name) return p.get();
+  }
+  return nullptr;
+}
+
+Status Supervisor::pause(const std::vector<std::string>& inputs) {
+  for (const auto& n : inputs) {
+    if (!find(n)) return Status::invalid_argument("no input named '" + n + "'");
+  }
+  for (const auto& n : inputs)
+    find(n)->pause();
+  return Status::ok();
+}
+
+Status Supervisor::resume(const std::vector<std::string>& inputs) {
+  for (const auto& n : inputs) {
+    if (!find(n)) return Status::invalid_argument("no input named '" + n + "'");
+    if (find(n)->status().state != InputState::kPause) {
+      return Status::aborted("input '" + n + "' is not paused");
+    }
+  }
+  for (const auto& n : inputs)
+    find(n)->resume();
+  return Status::ok();
+}
+
+}  // namespace ferry

@@ -1,0 +1,46 @@
+// Supervisor: owns every input pipeline of the process. It finds out what the target is
+// (its version, hence which RESTORE payloads it takes), starts one pipeline per source
+// node, reports progress every few seconds, and stops them all gracefully. It implements
+// the control interface the REST API uses.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "config/config.h"
+#include "pipeline/control.h"
+
+namespace ferry {
+
+class InputPipeline;
+
+class Supervisor : public Control {
+ public:
+  explicit Supervisor(const Config& config);
+  ~Supervisor() override;
+
+  Status start();
+  // Reports progress until *stop becomes true or every input has stopped on an error.
+  void run(const std::atomic<bool>* stop);
+  // Stops every input within server.gracefullStopTimeout. True when all applied in time.
+  bool shutdown();
+  // Why the process must end with an error (every input failed), or empty.
+  std::string fatal_reason() const;
+
+  // Control
+  std::vector<InputStatus> inputs() const override;
+  Status pause(const std::vector<std::string>& inputs) override;
+  Status resume(const std::vector<std::string>& inputs) override;
+
+ private:
+  InputPipeline* find(const std::string& name) const;
+
+  const Config& config_;
+  std::vector<std::unique_ptr<InputPipeline>> pipelines_;
+};
+
+}  // namespace ferry

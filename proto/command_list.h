@@ -1,0 +1,92 @@
+// CommandList: commands in RESP form, back to back in one buffer, with where each command
+// and each argument lies and the metadata the pipeline stages need: the DB a command runs in,
+// atomic-unit boundaries (a source MULTI/EXEC, or the commands that rebuild one key), how to
+// judge its reply, and the target node it is routed to. Stages mark commands (dropped,
+// routed) in place; the bytes are copied once more only when a batch is assembled.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/reply_check.h"
+#include "proto/resp.h"
+
+namespace ferry {
+
+class CommandList {
+ public:
+  enum Flag : uint16_t {
+    kUnitEnd = 1 << 0,  // last command of an atomic unit: a batch may end after it
+    kMulti = 1 << 1,    // a source MULTI
+    kExec = 1 << 2,     // a source EXEC
+    kDropped = 1 << 3,  // filtered out: not sent
+    kLogKey = 1 << 4,   // keyExistsLog: log when the key was kept or replaced
+  };
+
+  struct Cmd {
+    uint64_t off = 0;  // in wire()
+    uint64_t len = 0;
+    uint32_t arg0 = 0;  // index of its first argument in the argument table
+    uint32_t argc = 0;
+    int32_t db = -1;  // target DB it runs in; -1: any DB
+    uint16_t flags = 0;
+    ReplyCheck check = ReplyCheck::kAny;
+    uint16_t node = 0;     // target node, set by the route stage
+    uint64_t src_end = 0;  // with kUnitEnd: source position just after the unit
+  };
+
+  // Appends a command built from arguments.
+  void add(std::initializer_list<std::string_view> argv, int db, uint16_t flags = kUnitEnd,
+           ReplyCheck check = ReplyCheck::kAny);
+  // Appends a command given as its exact RESP bytes and argument spans (relative to bytes).
+  void add_raw(std::string_view bytes, const std::vector<resp::ArgSpan>& rel_args, int db,
+               uint16_t flags = kUnitEnd);
+
+  // Builds a command argument by argument: begin(), arg()..., end(). With the count given
+  // up front the bytes go straight into place; without it (variadic chunks whose size is
+  // known only at the end) they are staged and copied once at end().
+  static constexpr uint32_t kUnknownArgc = UINT32_MAX;
+  void begin(uint32_t argc = kUnknownArgc);
+  void arg(std::string_view a);
+  // One argument made of several parts (e.g. a DUMP payload's type, value and footer).
+  void arg_parts(std::initializer_list<std::string_view> parts);
+  void arg_int(int64_t v);
+  uint32_t pending_args() const { return pending_argc_; }
+  size_t pending_bytes() const { return scratch_.size(); }
+  void end(int db, uint16_t flags = kUnitEnd, ReplyCheck check = ReplyCheck::kAny);
+
+  size_t size() const { return cmds_.size(); }
+  bool empty() const { return cmds_.empty(); }
+  size_t bytes() const { return wire_.size(); }
+  const std::string& wire() const { return wire_; }
+  Cmd& cmd(size_t i) { return cmds_[i]; }
+  const Cmd& cmd(size_t i) const { return cmds_[i]; }
+  std::string_view bytes_of(const Cmd& c) const {
+    return std::string_view(wire_).substr(c.off, c.len);
+  }
+  std::string_view arg(const Cmd& c, size_t i) const {
+    const resp::ArgSpan& a = args_[c.arg0 + i];
+    return std::string_view(wire_).substr(a.off, a.len);
+  }
+  // Marks the last command added as the end of a unit ending at source position src_end.
+  void end_unit(uint64_t src_end);
+  // Removes the commands from index n on.
+  void truncate(size_t n);
+  void clear();
+
+ private:
+  std::string wire_;
+  std::vector<Cmd> cmds_;
+  std::vector<resp::ArgSpan> args_;  // offsets into wire_
+  std::string scratch_;              // staged arguments, RESP-encoded
+  std::vector<resp::ArgSpan> scratch_args_;
+  uint32_t pending_argc_ = 0;
+  uint32_t declared_argc_ = kUnknownArgc;  // != kUnknownArgc: writing directly into wire_
+  uint64_t direct_off_ = 0;                // where the direct command starts
+  uint32_t direct_arg0_ = 0;
+};
+
+}  // namespace ferry
