@@ -1,4 +1,6 @@
 // ferry: keeps a target Redis in sync with a source Redis.
+#include <signal.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -21,6 +23,13 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // SIGTERM/SIGINT are taken by `sync`'s signal thread; block them before anything else so
+  // one arriving during start-up is not lost (nor kills the process halfway).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return 2;
