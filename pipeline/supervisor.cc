@@ -12,7 +12,7 @@ namespace ferry {
 namespace {
 
 constexpr auto kProgressPeriod = std::chrono::seconds(5);
-constexpr auto kProbeDeadline = std::chrono::seconds(30);
+constexpr auto kProbeDeadline = std::chrono::seconds(10);
 
 // Finds out what the target can do, waiting a little for it to come up.
 Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps) {

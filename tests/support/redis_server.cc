@@ -68,7 +68,7 @@ bool RedisServer::wait_ready() {
   while (std::chrono::steady_clock::now() < deadline) {
     if (!proc_.running()) return false;
     auto c = std::make_unique<RedisClient>();
-    if (c->connect(endpoint(), Credentials(), std::chrono::seconds(2)).is_ok()) {
+    if (c->connect(endpoint(), Credentials(), std::chrono::seconds(60)).is_ok()) {
       Reply r;
       if (c->command({"PING"}, &r).is_ok() && r.type == Reply::Type::kStatus) {
         client_ = std::move(c);
@@ -110,7 +110,7 @@ Reply RedisServer::try_cmd(const std::vector<std::string>& argv) {
   Reply r;
   if (!client_) {
     client_ = std::make_unique<RedisClient>();
-    Status st = client_->connect(endpoint(), Credentials(), std::chrono::seconds(5));
+    Status st = client_->connect(endpoint(), Credentials(), std::chrono::seconds(60));
     if (!st.is_ok()) {
       client_.reset();
       r.type = Reply::Type::kError;

@@ -1,0 +1,190 @@
+// The configuration contract: defaults, units, and errors that name the key, file and line.
+#include <gtest/gtest.h>
+
+#include "common/units.h"
+#include "config/config_loader.h"
+
+namespace ferry {
+namespace {
+
+const char* kMinimal =
+    "input:\n"
+    "  redis:\n"
+    "    addresses: [127.0.0.1:6379]\n"
+    "output:\n"
+    "  redis:\n"
+    "    addresses: [127.0.0.1:6380]\n";
+
+Status load(const std::string& text, Config* c) { return load_config_text(text, "test.yaml", c); }
+
+TEST(Config, MinimalFileGetsEveryDefault) {
+  Config c;
+  ASSERT_TRUE(load(kMinimal, &c).is_ok());
+  EXPECT_EQ(c.input.redis.addresses, std::vector<std::string>{"127.0.0.1:6379"});
+  EXPECT_EQ(c.server.listen, "127.0.0.1:18001");
+  EXPECT_EQ(c.server.graceful_stop_timeout.count(), 5000);
+  EXPECT_EQ(c.output.replay.key_exists, "replace");
+  EXPECT_EQ(c.output.replay.batch_cmd_count, 100);
+  EXPECT_EQ(c.output.replay.batch_buffer_size, 64u * 1024);
+  EXPECT_EQ(c.output.replay.max_proto_bulk_len, 16u << 20);
+  EXPECT_EQ(c.output.replay.max_inflight_bytes, 64u << 20);
+  EXPECT_EQ(c.output.replay.target_db, -1);
+  EXPECT_TRUE(c.warnings.empty());
+}
+
+TEST(Config, ImplementedKeysAndUnits) {
+  Config c;
+  std::string text = std::string(kMinimal) +
+                     "  replay:\n"
+                     "    keyExists: ignore\n"
+                     "    keyExistsLog: true\n"
+                     "    functionExists: flush\n"
+                     "    replayRdbEnableRestore: false\n"
+                     "    maxProtoBulkLen: 1mb\n"
+                     "    targetDbMap: {0: 1, 2: 3}\n"
+                     "    batchCmdCount: 500\n"
+                     "    batchBufferSize: 1k\n"
+                     "    batchTicker: 5ms\n"
+                     "    maxInflightBytes: 8MiB\n"
+                     "    replayRdbParallel: 2\n"
+                     "server:\n"
+                     "  gracefullStopTimeout: 2m\n"
+                     "log:\n"
+                     "  level: debug\n"
+                     "  format: json\n"
+                     "  handler:\n"
+                     "    file:\n"
+                     "      fileName: /tmp/x.log\n"
+                     "    stdout: false\n";
+  Status st = load(text, &c);
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  const ReplayConfig& r = c.output.replay;
+  EXPECT_EQ(r.key_exists, "ignore");
+  EXPECT_TRUE(r.key_exists_log);
+  EXPECT_EQ(r.function_exists, "flush");
+  EXPECT_FALSE(r.replay_rdb_enable_restore);
+  EXPECT_EQ(r.max_proto_bulk_len, 1u << 20);
+  EXPECT_EQ(r.map_db(0), 1);
+  EXPECT_EQ(r.map_db(2), 3);
+  EXPECT_EQ(r.map_db(5), 5);
+  EXPECT_EQ(r.batch_cmd_count, 500);
+  EXPECT_EQ(r.batch_buffer_size, 1000u);
+  EXPECT_EQ(r.batch_ticker.count(), 5);
+  EXPECT_EQ(r.max_inflight_bytes, 8u << 20);
+  EXPECT_EQ(c.server.graceful_stop_timeout.count(), 120000);
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.format, "json");
+  EXPECT_EQ(c.log.file_name, "/tmp/x.log");
+  EXPECT_FALSE(c.log.to_stdout);
+}
+
+TEST(Config, TargetDbWinsOverTheMap) {
+  Config c;
+  ASSERT_TRUE(load(std::string(kMinimal) + "  replay:\n    targetDb: 4\n    targetDbMap: {0: 1}\n", &c)
+                  .is_ok());
+  EXPECT_EQ(c.output.replay.map_db(0), 4);
+  EXPECT_EQ(c.output.replay.map_db(9), 4);
+}
+
+TEST(Config, UnknownKeyNamesKeyFileAndLine) {
+  Config c;
+  Status st = load(std::string(kMinimal) + "  replay:\n    batchCmdCont: 5\n", &c);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("test.yaml:8"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("output.replay.batchCmdCont"), std::string::npos) << st.message();
+}
+
+TEST(Config, WrongTypesNameTheKeyAndWhatWasExpected) {
+  struct Case {
+    std::string extra;
+    std::string key;
+  } cases[] = {
+      {"  replay:\n    batchCmdCount: many\n", "output.replay.batchCmdCount"},
+      {"  replay:\n    batchCmdCount: 0\n", "output.replay.batchCmdCount"},
+      {"  replay:\n    keyExists: overwrite\n", "output.replay.keyExists"},
+      {"  replay:\n    batchTicker: 10 parsecs\n", "output.replay.batchTicker"},
+      {"  replay:\n    maxProtoBulkLen: 12xb\n", "output.replay.maxProtoBulkLen"},
+      {"  replay:\n    keyExistsLog: maybe\n", "output.replay.keyExistsLog"},
+      {"  replay:\n    targetDbMap: [1, 2]\n", "output.replay.targetDbMap"},
+      {"  replay:\n    maxInflightBytes: 1k\n", "output.replay.maxInflightBytes"},
+  };
+  for (const auto& c : cases) {
+    Config cfg;
+    Status st = load(std::string(kMinimal) + c.extra, &cfg);
+    ASSERT_FALSE(st.is_ok()) << c.extra;
+    EXPECT_NE(st.message().find(c.key), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("test.yaml:"), std::string::npos) << st.message();
+  }
+}
+
+TEST(Config, BadAddressesAndMissingRequiredKeys) {
+  Config c;
+  Status st = load("input:\n  redis:\n    addresses: [localhost]\n", &c);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("input.redis.addresses"), std::string::npos) << st.message();
+  st = load("input:\n  redis:\n    addresses: [a:1]\n", &c);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("output.redis.addresses is required"), std::string::npos)
+      << st.message();
+  st = load("", &c);
+  EXPECT_FALSE(st.is_ok());
+}
+
+TEST(Config, InvalidYamlNamesTheLine) {
+  Config c;
+  Status st = load(std::string(kMinimal) + "  replay: [\n", &c);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("test.yaml:"), std::string::npos) << st.message();
+}
+
+TEST(Config, KnownButNotImplementedKeysWarn) {
+  Config c;
+  Status st = load(std::string(kMinimal) +
+                       "channel:\n  storer:\n    dirPath: /tmp/f\n    maxSize: 1GiB\n"
+                       "cluster:\n  groupName: g\n",
+                   &c);
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
+  ASSERT_EQ(c.warnings.size(), 3u);
+  EXPECT_NE(c.warnings[0].find("channel.storer.dirPath"), std::string::npos);
+  EXPECT_EQ(c.channel.storer.max_size, 1ull << 30);
+}
+
+TEST(Config, TlsIsRefusedRatherThanIgnored) {
+  Config c;
+  Status st = load(std::string(kMinimal) + "    tlsEnable: true\n", &c);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("output.redis.tlsEnable"), std::string::npos) << st.message();
+}
+
+TEST(Units, SizesAndDurations) {
+  uint64_t n;
+  ASSERT_TRUE(parse_size("4096", &n).is_ok());
+  EXPECT_EQ(n, 4096u);
+  ASSERT_TRUE(parse_size("1k", &n).is_ok());
+  EXPECT_EQ(n, 1000u);
+  ASSERT_TRUE(parse_size("1kb", &n).is_ok());
+  EXPECT_EQ(n, 1024u);
+  ASSERT_TRUE(parse_size("2MiB", &n).is_ok());
+  EXPECT_EQ(n, 2u << 20);
+  ASSERT_TRUE(parse_size("1G", &n).is_ok());
+  EXPECT_EQ(n, 1000000000u);
+  ASSERT_TRUE(parse_size("1gb", &n).is_ok());
+  EXPECT_EQ(n, 1u << 30);
+  EXPECT_FALSE(parse_size("1tb", &n).is_ok());
+  EXPECT_FALSE(parse_size("-1", &n).is_ok());
+  EXPECT_FALSE(parse_size("99999999999999999999999", &n).is_ok());
+  std::chrono::milliseconds d;
+  ASSERT_TRUE(parse_duration("500ms", &d).is_ok());
+  EXPECT_EQ(d.count(), 500);
+  ASSERT_TRUE(parse_duration("5s", &d).is_ok());
+  EXPECT_EQ(d.count(), 5000);
+  ASSERT_TRUE(parse_duration("2m", &d).is_ok());
+  EXPECT_EQ(d.count(), 120000);
+  ASSERT_TRUE(parse_duration("12h", &d).is_ok());
+  EXPECT_EQ(d.count(), 12 * 3600 * 1000);
+  EXPECT_FALSE(parse_duration("5d", &d).is_ok());
+  EXPECT_FALSE(parse_duration("fast", &d).is_ok());
+}
+
+}  // namespace
+}  // namespace ferry
