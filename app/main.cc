@@ -1,4 +1,5 @@
 // ferry: keeps a target Redis in sync with a source Redis.
+#include <malloc.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -23,6 +24,9 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Many threads each get their own malloc arena by default, and memory freed in one stays
+  // cached there: cap the arenas so the resident size follows the configured budgets.
+  mallopt(M_ARENA_MAX, 2);
   // SIGTERM/SIGINT are taken by `sync`'s signal thread; block them before anything else so
   // one arriving during start-up is not lost (nor kills the process halfway).
   sigset_t signals;

@@ -88,6 +88,7 @@ void ReplicaClient::run() {
     auto started = std::chrono::steady_clock::now();
     Status st = session();
     if (stop_) break;
+    if (st.code() == Status::Code::kAborted) break;  // the log was closed: the input ended
     {
       std::lock_guard<std::mutex> lock(mu_);
       last_error_ = st.message();
@@ -171,6 +172,7 @@ Status ReplicaClient::session() {
   if (!st.is_ok()) return st;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return Status::aborted("stopping");
     sock_ = &sock;
   }
   in_.clear();
@@ -199,19 +201,24 @@ Status ReplicaClient::handshake() {
       return Status::invalid_argument("AUTH refused by the source: " + line);
     }
   }
-  // The key count, for progress reports during the full sync.
+  // The key count, for progress reports during the full sync (optional: a user without
+  // the right to INFO still syncs).
   FERRY_RETURN_IF_ERROR(send_command({"INFO", "keyspace"}));
   FERRY_RETURN_IF_ERROR(read_line(&line));
   if (!line.empty() && line[0] == '$') {
+    int64_t len = -1;
+    if (!parse_int(std::string_view(line).substr(1), &len) || len < 0 || len > (1 << 20)) {
+      return Status::corruption("malformed reply to INFO: " + printable(line));
+    }
     std::string body;
-    FERRY_RETURN_IF_ERROR(read_exact(std::stoul(line.substr(1)) + 2, &body));
+    FERRY_RETURN_IF_ERROR(read_exact(static_cast<size_t>(len) + 2, &body));
     uint64_t keys = 0;
     for (size_t p = body.find("keys="); p != std::string::npos; p = body.find("keys=", p + 5)) {
       keys += std::strtoull(body.c_str() + p + 5, nullptr, 10);
     }
     stats_.source_keys = keys;
-  } else if (!line.empty() && line[0] == '-') {
-    return Status::invalid_argument("the source refused INFO: " + line);
+  } else if (line.empty() || line[0] != '-') {
+    return Status::corruption("malformed reply to INFO: " + printable(line));
   }
   FERRY_RETURN_IF_ERROR(
       send_command({"REPLCONF", "listening-port", std::to_string(options_.announce_port)}));
@@ -303,7 +310,11 @@ Status ReplicaClient::receive_rdb() {
     mark = header.substr(5);
     if (mark.size() != kEofMarkLen) return Status::corruption("malformed RDB EOF mark");
   } else {
-    size = std::strtoull(header.c_str() + 1, nullptr, 10);
+    int64_t len = -1;
+    if (!parse_int(std::string_view(header).substr(1), &len) || len < 0) {
+      return Status::corruption("malformed RDB length " + printable(header));
+    }
+    size = static_cast<uint64_t>(len);
   }
   auto begin = std::make_shared<SourceChunk>();
   begin->kind = SourceChunk::Kind::kRdbBegin;

@@ -42,10 +42,11 @@ void describe_command(const std::string& wire, uint64_t offset, std::string* nam
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   size_t key_arg = 1;
   if ((*name == "EVAL" || *name == "EVALSHA") && args.size() > 3) {
-    // Scripts name their keys after the key count; the last key is the one that matters.
+    // ferry's scripts name the temporary key first and the real key second.
     int64_t numkeys = 0;
     parse_int(std::string_view(base + args[2].off, args[2].len), &numkeys);
-    if (numkeys > 0 && static_cast<size_t>(2 + numkeys) < args.size()) key_arg = 2 + numkeys;
+    if (numkeys > 0) key_arg = 2 + static_cast<size_t>(std::min<int64_t>(numkeys, 2));
+    if (key_arg >= args.size()) key_arg = 1;
   }
   if (args.size() > key_arg) {
     *key = printable(std::string_view(base + args[key_arg].off, args[key_arg].len));
@@ -76,6 +77,10 @@ void TargetWriter::wake() {
 }
 
 void TargetWriter::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
   if (!thread_.joinable()) return;
   stop_ = true;
   wake();
@@ -87,7 +92,17 @@ void TargetWriter::submit(WriteBatchPtr batch) {
   inflight_++;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    incoming_.push_back(std::move(batch));
+    if (!closed_) {
+      incoming_.push_back(std::move(batch));
+      batch.reset();
+    }
+  }
+  if (batch) {
+    WriteResult cancelled;
+    cancelled.cancelled = true;
+    inflight_--;
+    done_(batch, cancelled);
+    return;
   }
   wake();
 }
@@ -104,14 +119,12 @@ void TargetWriter::cancel_all() {
     inflight_--;
     done_(b, cancelled);
   };
-  for (auto& p : awaiting_)
-    finish(p.batch);
-  for (auto& p : to_send_)
+  for (auto& p : pending_)
     finish(p.batch);
   for (auto& b : rest)
     finish(b);
-  awaiting_.clear();
-  to_send_.clear();
+  pending_.clear();
+  unsent_ = 0;
 }
 
 Status TargetWriter::connect_once() {
@@ -157,27 +170,37 @@ void TargetWriter::drop_connection(const Status& why) {
     reader_ = nullptr;
   }
   connected_ = false;
-  size_t unacked = awaiting_.size() + (to_send_.empty() || to_send_.front().sent == 0 ? 0 : 1);
-  LOG_WARN("target %s: connection lost (%s); %zu batch(es) without replies will be sent again",
+  size_t unacked = 0;
+  for (const auto& p : pending_)
+    unacked += p.sent > 0 ? 1 : 0;
+  LOG_WARN("target %s: connection lost (%s); %zu batch(es) without all replies will be sent again",
            endpoint_.to_string().c_str(), why.message().c_str(), unacked);
   // Everything not fully acknowledged goes out again, in order, on the next connection.
-  for (auto it = awaiting_.rbegin(); it != awaiting_.rend(); ++it)
-    to_send_.push_front(*it);
-  awaiting_.clear();
-  for (auto& p : to_send_) {
-    if (p.sent > 0 || p.replies > 0) p.resent = true;
+  for (auto& p : pending_) {
+    if (p.sent > 0) p.resent = true;
     p.sent = 0;
     p.replies = 0;
     p.result = WriteResult();
   }
+  unsent_ = 0;
 }
 
 void TargetWriter::run() {
   auto backoff = std::chrono::milliseconds(100);
   bool ever_connected = false;
   auto last_complaint = std::chrono::steady_clock::time_point();
+  auto connected_at = std::chrono::steady_clock::time_point();
   while (!stop_) {
     if (!sock_) {
+      // A connection that dropped right after it was made (the target refusing clients,
+      // say) waits out the back-off too, rather than spinning.
+      if (ever_connected &&
+          std::chrono::steady_clock::now() - connected_at < std::chrono::seconds(1)) {
+        struct pollfd pfd = {wake_fd_, POLLIN, 0};
+        ::poll(&pfd, 1, static_cast<int>(backoff.count()));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        if (stop_) break;
+      }
       Status st = connect_once();
       if (!st.is_ok()) {
         auto now = std::chrono::steady_clock::now();
@@ -199,7 +222,10 @@ void TargetWriter::run() {
         LOG_INFO("target %s: reconnected", endpoint_.to_string().c_str());
       }
       ever_connected = true;
-      backoff = std::chrono::milliseconds(100);
+      connected_at = std::chrono::steady_clock::now();
+      if (backoff > std::chrono::milliseconds(100) && pending_.empty()) {
+        backoff = std::chrono::milliseconds(100);
+      }
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -207,7 +233,7 @@ void TargetWriter::run() {
         Pending p;
         p.batch = std::move(incoming_.front());
         incoming_.pop_front();
-        to_send_.push_back(std::move(p));
+        pending_.push_back(std::move(p));
       }
     }
     Status err;
@@ -216,7 +242,8 @@ void TargetWriter::run() {
       continue;
     }
     struct pollfd pfds[2];
-    pfds[0] = {sock_->fd(), static_cast<short>(POLLIN | (to_send_.empty() ? 0 : POLLOUT)), 0};
+    bool want_write = unsent_ < pending_.size();
+    pfds[0] = {sock_->fd(), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
     pfds[1] = {wake_fd_, POLLIN, 0};
     int n = ::poll(pfds, 2, 1000);
     if (n < 0) continue;
@@ -244,8 +271,8 @@ void TargetWriter::run() {
 }
 
 bool TargetWriter::pump_writes(Status* error) {
-  while (!to_send_.empty()) {
-    Pending& p = to_send_.front();
+  while (unsent_ < pending_.size()) {
+    Pending& p = pending_[unsent_];
     if (p.sent == 0 && p.first_send_us == 0) p.first_send_us = mono_us();
     const std::string& wire = p.batch->wire;
     size_t sent = 0;
@@ -256,8 +283,7 @@ bool TargetWriter::pump_writes(Status* error) {
     }
     p.sent += sent;
     if (p.sent < wire.size()) return true;  // the socket is full; poll for POLLOUT
-    awaiting_.push_back(std::move(p));
-    to_send_.pop_front();
+    unsent_++;
   }
   return true;
 }
@@ -284,12 +310,13 @@ bool TargetWriter::pump_reads(Status* error) {
         return false;
       }
       if (!reply) break;
-      if (awaiting_.empty()) {
+      if (pending_.empty() || pending_.front().sent == 0 ||
+          pending_.front().replies >= pending_.front().batch->expects.size()) {
         freeReplyObject(reply);
         *error = Status::corruption("a reply arrived for no command");
         return false;
       }
-      Pending& p = awaiting_.front();
+      Pending& p = pending_.front();
       judge(p, reply);
       freeReplyObject(reply);
       if (p.replies == p.batch->expects.size()) finish_front();
@@ -309,6 +336,17 @@ void TargetWriter::judge(Pending& p, const void* raw) {
     f.error = error;
     p.result.failures.push_back(std::move(f));
   };
+  // After a reconnect the batch may have run once already: a key "already there" may be our
+  // own earlier write, so it cannot stop the input.
+  auto fatal = [&](const std::string& why) {
+    if (p.resent) {
+      LOG_WARN("target %s: %s — after a reconnect, so possibly ferry's own earlier write",
+               endpoint_.to_string().c_str(), why.c_str());
+      p.result.ignored++;
+    } else {
+      p.result.fatal = why;
+    }
+  };
   auto judge_one = [&](const ReplyExpect& e, const redisReply* rr) {
     bool is_err = rr->type == REDIS_REPLY_ERROR;
     std::string err = is_err ? std::string(rr->str, rr->len) : std::string();
@@ -327,7 +365,7 @@ void TargetWriter::judge(Pending& p, const void* raw) {
       case ReplyCheck::kBusyKeyFatal:
         if (is_err && err.rfind("BUSYKEY", 0) == 0) {
           if (e.check == ReplyCheck::kBusyKeyFatal) {
-            p.result.fatal = "key " + key_of() + " already exists on the target (keyExists: error)";
+            fatal("key " + key_of() + " already exists on the target (keyExists: error)");
           } else {
             p.result.ignored++;
             if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
@@ -340,7 +378,7 @@ void TargetWriter::judge(Pending& p, const void* raw) {
       case ReplyCheck::kNilFatal:
         if (rr->type == REDIS_REPLY_NIL) {
           if (e.check == ReplyCheck::kNilFatal) {
-            p.result.fatal = "key " + key_of() + " already exists on the target (keyExists: error)";
+            fatal("key " + key_of() + " already exists on the target (keyExists: error)");
           } else {
             p.result.ignored++;
             if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
@@ -353,7 +391,7 @@ void TargetWriter::judge(Pending& p, const void* raw) {
       case ReplyCheck::kKeptFatal:
         if (rr->type == REDIS_REPLY_INTEGER && rr->integer == 0) {
           if (e.check == ReplyCheck::kKeptFatal) {
-            p.result.fatal = "a key already exists on the target (keyExists: error): " + key_of();
+            fatal("key " + key_of() + " already exists on the target (keyExists: error)");
           } else {
             p.result.ignored++;
             if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
@@ -392,8 +430,9 @@ void TargetWriter::judge(Pending& p, const void* raw) {
 }
 
 void TargetWriter::finish_front() {
-  Pending p = std::move(awaiting_.front());
-  awaiting_.pop_front();
+  Pending p = std::move(pending_.front());
+  pending_.pop_front();
+  if (unsent_ > 0) unsent_--;
   p.result.latency_us = mono_us() - p.first_send_us;
   p.result.resent = p.resent;
   inflight_--;

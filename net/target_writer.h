@@ -60,7 +60,7 @@ class TargetWriter {
   // Stops the thread; every batch not yet completed gets done(cancelled).
   void stop();
 
-  // Queues a batch; never waits. Thread-safe.
+  // Queues a batch; never waits. Thread-safe. After stop() the batch is cancelled at once.
   void submit(WriteBatchPtr batch);
   // Batches submitted whose done callback has not run yet.
   size_t inflight() const { return inflight_.load(); }
@@ -94,6 +94,7 @@ class TargetWriter {
 
   std::mutex mu_;
   std::deque<WriteBatchPtr> incoming_;
+  bool closed_ = false;  // stopped: new batches are cancelled at once
   std::atomic<bool> stop_{false};
   std::atomic<size_t> inflight_{0};
   std::atomic<bool> connected_{false};
@@ -101,11 +102,13 @@ class TargetWriter {
   int wake_fd_ = -1;
   std::thread thread_;
 
-  // Owned by the writer thread.
+  // Owned by the writer thread. Batches in order: replies are matched against the front;
+  // the one at `unsent_` is the next to write. Replies to a batch's first commands may
+  // arrive while its last ones are still being written.
   Socket* sock_ = nullptr;
-  void* reader_ = nullptr;        // hiredis redisReader
-  std::deque<Pending> to_send_;   // front is being written
-  std::deque<Pending> awaiting_;  // fully written, replies pending
+  void* reader_ = nullptr;  // hiredis redisReader
+  std::deque<Pending> pending_;
+  size_t unsent_ = 0;
 };
 
 }  // namespace ferry

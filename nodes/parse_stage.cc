@@ -91,9 +91,26 @@ void ParseStage::process(const SourceChunk& chunk, std::vector<PacketPtr>* out) 
   out_ = nullptr;
 }
 
+void ParseStage::abandon_multi() {
+  if (!in_multi_) return;
+  if (cur_) cur_->cmds.truncate(multi_start_);
+  in_multi_ = false;
+  LOG_WARN(
+      "input %s: the stream broke off inside a MULTI; its commands are discarded, as the "
+      "source discards them",
+      ctx_->input.c_str());
+}
+
 void ParseStage::begin_rdb(const SourceChunk& chunk) {
   if (phase_ == Phase::kFailed) return;
+  abandon_multi();
   emit();
+  if (streamed_) {
+    LOG_WARN(
+        "input %s: a new full sync starts after the stream was applied; keys deleted on the "
+        "source in between stay on the target (a forced full sync with flushdb removes them)",
+        ctx_->input.c_str());
+  }
   rdb::RdbReader::Options opts;
   opts.max_whole_value = ctx_->replay->max_proto_bulk_len;
   opts.piece_bytes = std::min<size_t>(opts.max_whole_value, 512u << 10);
@@ -207,8 +224,10 @@ void ParseStage::begin_stream(const SourceChunk& chunk) {
         static_cast<unsigned long long>(chunk.offset),
         static_cast<unsigned long long>(stream_base_ + stream_->offset() + stream_->pending()));
   }
+  abandon_multi();
   emit();
   phase_ = Phase::kStream;
+  streamed_ = true;
   replid_ = chunk.replid;
   stream_ = std::make_unique<resp::CommandStreamParser>();
   stream_base_ = chunk.offset;
@@ -264,6 +283,7 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
   }
   if (is(name, "MULTI")) {
     in_multi_ = true;
+    multi_start_ = cmds.size();
     cmds.add_raw(bytes, args, -1, CommandList::kMulti);
     return;
   }

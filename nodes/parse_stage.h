@@ -37,6 +37,8 @@ class ParseStage : private rdb::RdbSink {
   void feed_stream(const SourceChunk& chunk);
   void on_command(std::string_view bytes, const std::vector<resp::ArgSpan>& args, uint64_t end);
   void fail(const Status& st);
+  // Drops the commands of a source MULTI that will never see its EXEC (the stream broke off).
+  void abandon_multi();
 
   PacketPtr& current();
   void emit();
@@ -56,6 +58,8 @@ class ParseStage : private rdb::RdbSink {
   uint64_t stream_base_ = 0;  // replication offset where stream_ started
   int db_ = 0;                // the source's current DB in the stream
   bool in_multi_ = false;
+  size_t multi_start_ = 0;  // index in cur_->cmds of the open MULTI
+  bool streamed_ = false;   // a command stream was applied before (a later RDB is a re-sync)
   bool rdb_begin_pending_ = false;
   bool first_function_ = true;
   int64_t rdb_load_time_ms_ = 0;

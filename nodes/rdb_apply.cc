@@ -16,17 +16,66 @@ namespace {
 constexpr uint32_t kMaxElementsPerCommand = 1024;
 constexpr size_t kMaxBytesPerCommand = 1 << 20;
 constexpr const char* kTempPrefix = "ferry-tmp:";
+constexpr const char* kProgressPrefix = "ferry-tmp-progress:";
 constexpr const char* kTempGroup = "ferry-tmp-group";
 
+// Applies one piece of a key rebuilt in pieces, atomically and at most once: a piece sent
+// again after a target reconnect is skipped, so RPUSH/APPEND never run twice.
+// KEYS: tmp, progress. ARGV: piece index, then commands as [argc, name, args...]...
+// The progress key holds the index of the last piece applied.
+constexpr const char* kPieceScript =
+    "local k = tonumber(ARGV[1]) "
+    "local p = redis.call('GET', KEYS[2]) "
+    "if k == 0 then redis.call('DEL', KEYS[1]) "
+    "elseif p == false then return 0 "
+    "elseif tonumber(p) >= k then return 0 "
+    "elseif tonumber(p) ~= k - 1 then "
+    "  return redis.error_reply('ferry: piece ' .. k .. ' of a rebuilt key came after piece ' .. "
+    "p) "
+    "end "
+    "local i = 2 "
+    "while i <= #ARGV do "
+    "  local n = tonumber(ARGV[i]) "
+    "  redis.call(unpack(ARGV, i + 1, i + n)) "
+    "  i = i + n + 1 "
+    "end "
+    "redis.call('SET', KEYS[2], k) "
+    "return 1";
+
 // Moves the rebuilt temporary key into place with its TTL, honouring keyExists.
-// KEYS: tmp, key. ARGV: absolute TTL in ms or -1, mode (replace|ignore|error).
-// Returns 0 when an existing key was kept, 1 when created, 2 when replaced.
+// KEYS: tmp, key [, progress]. ARGV: absolute TTL in ms or -1, mode (replace|ignore|error),
+// index of the last piece or -1 for a key rebuilt in one go.
+// Returns 0 when an existing key was kept, 1 when created, 2 when replaced, 3 when this
+// ran before (sent again after a target reconnect).
 constexpr const char* kFinishScript =
+    "if ARGV[3] ~= '-1' then "
+    "  local p = redis.call('GET', KEYS[3]) "
+    "  if p == false then return 3 end "
+    "  if p ~= ARGV[3] then "
+    "    return redis.error_reply('ferry: rebuilt key incomplete: piece ' .. p .. ' of ' .. "
+    "ARGV[3]) "
+    "  end "
+    "  redis.call('DEL', KEYS[3]) "
+    "end "
     "local e = redis.call('exists', KEYS[2]) "
     "if e == 1 and ARGV[2] ~= 'replace' then redis.call('del', KEYS[1]) return 0 end "
     "redis.call('rename', KEYS[1], KEYS[2]) "
     "if ARGV[1] ~= '-1' then redis.call('pexpireat', KEYS[2], ARGV[1]) end "
     "return 1 + e";
+
+// Where a temporary key of `prefix` for `key` lives: in the same cluster slot as `key`.
+std::string slot_mate(const char* prefix, std::string_view key) {
+  std::string_view tag = key_hash_tag(key);
+  std::string out = prefix;
+  if (tag.size() != key.size()) {
+    out += "{" + std::string(tag) + "}:" + std::string(key);  // reuse the key's hash tag
+  } else if (key.find('{') == std::string_view::npos && key.find('}') == std::string_view::npos) {
+    out += "{" + std::string(key) + "}";
+  } else {
+    out += std::string(key);  // odd braces: only meaningful for a standalone target
+  }
+  return out;
+}
 
 std::string format_score(double d) {
   char buf[32];
@@ -199,17 +248,7 @@ RdbApplier::RdbApplier(const ReplayConfig& replay, const TargetCaps& caps, RdbAp
     : replay_(replay), caps_(caps), stats_(stats), input_(std::move(input_name)) {}
 
 std::string RdbApplier::temp_key(std::string_view key) {
-  std::string_view tag = key_hash_tag(key);
-  std::string tmp = kTempPrefix;
-  if (tag.size() != key.size()) {
-    // The key has a hash tag: reuse it, so the temporary key lands in the same slot.
-    tmp += "{" + std::string(tag) + "}:" + std::string(key);
-  } else if (key.find('{') == std::string_view::npos && key.find('}') == std::string_view::npos) {
-    tmp += "{" + std::string(key) + "}";
-  } else {
-    tmp += std::string(key);  // odd braces: only meaningful for a standalone target
-  }
-  return tmp;
+  return slot_mate(kTempPrefix, key);
 }
 
 bool RdbApplier::can_restore(const RdbItem& item) const {
@@ -291,11 +330,14 @@ Status RdbApplier::apply(const RdbItem& item, std::string_view key, std::string_
     return Status::ok();
   }
 
-  // Rebuild in a temporary key, then move it into place.
+  // Rebuild in a temporary key, then move it into place. A key in pieces is rebuilt piece by
+  // piece, each piece one script that runs at most once.
   const std::string tmp = temp_key(key);
-  size_t first_cmd = out->size();
-  if (item.piece_index == 0) out->add({"DEL", tmp}, db, 0);
-  CommandVisitor visitor(out, tmp, db, caps_, item.piece_index == 0, whole);
+  const size_t first_cmd = out->size();
+  CommandList piece_cmds;
+  CommandList* target = whole ? out : &piece_cmds;
+  if (whole) out->add({"DEL", tmp}, db, 0);
+  CommandVisitor visitor(target, tmp, db, caps_, item.piece_index == 0, whole);
   Status st = decoder.decode(item.type, item.piece, value, &visitor, &res);
   if (!st.is_ok()) {
     out->truncate(first_cmd);  // leave nothing half-built behind
@@ -309,6 +351,25 @@ Status RdbApplier::apply(const RdbItem& item, std::string_view key, std::string_
     LOG_WARN("input %s: skipping empty key %s (%s) as Redis does", input_.c_str(),
              printable(key).c_str(), rdb::type_name(item.type));
     return Status::ok();
+  }
+  if (!whole) {
+    uint64_t argc = 6;
+    for (size_t i = 0; i < piece_cmds.size(); i++)
+      argc += 1 + piece_cmds.cmd(i).argc;
+    out->begin(static_cast<uint32_t>(argc));
+    out->arg("EVAL");
+    out->arg(kPieceScript);
+    out->arg("2");
+    out->arg(tmp);
+    out->arg(slot_mate(kProgressPrefix, key));
+    out->arg_int(item.piece_index);
+    for (size_t i = 0; i < piece_cmds.size(); i++) {
+      const CommandList::Cmd& c = piece_cmds.cmd(i);
+      out->arg_int(c.argc);
+      for (uint32_t a = 0; a < c.argc; a++)
+        out->arg(piece_cmds.arg(c, a));
+    }
+    out->end(db, 0);
   }
   if (visitor.field_ttls_dropped() > 0) {
     stats_->field_ttls_dropped += visitor.field_ttls_dropped();
@@ -338,8 +399,15 @@ void RdbApplier::finish(const RdbItem& item, std::string_view key, const std::st
                         CommandList* out) const {
   const std::string& mode = replay_.key_exists;
   ReplyCheck check = mode == "error" ? ReplyCheck::kKeptFatal : ReplyCheck::kKeptIgnored;
-  out->add({"EVAL", kFinishScript, "2", tmp, key, std::to_string(item.expire_ms), mode}, db,
-           replay_.key_exists_log ? CommandList::kLogKey : 0, check);
+  uint16_t flags = replay_.key_exists_log ? CommandList::kLogKey : 0;
+  if (item.piece == rdb::Piece::kWhole) {
+    out->add({"EVAL", kFinishScript, "2", tmp, key, std::to_string(item.expire_ms), mode, "-1"}, db,
+             flags, check);
+  } else {
+    out->add({"EVAL", kFinishScript, "3", tmp, key, slot_mate(kProgressPrefix, key),
+              std::to_string(item.expire_ms), mode, std::to_string(item.piece_index)},
+             db, flags, check);
+  }
 }
 
 void RdbApplier::restore(const RdbItem& item, std::string_view key, std::string_view value, int db,

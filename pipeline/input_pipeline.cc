@@ -37,7 +37,9 @@ InputPipeline::~InputPipeline() {
 
 Status InputPipeline::start() {
   const ReplayConfig& replay = config_.output.replay;
-  budget_ = std::make_unique<MemoryBudget>(replay.max_inflight_bytes);
+  // maxInflightBytes bounds the input's memory: half for what the source sent and the graph
+  // has not taken yet, half for what the graph holds until the target acknowledges it.
+  budget_ = std::make_unique<MemoryBudget>(replay.max_inflight_bytes / 2);
   tracker_ = std::make_unique<OffsetTracker>();
   ctx_.input = name_;
   ctx_.replay = &replay;
@@ -47,7 +49,7 @@ Status InputPipeline::start() {
   ctx_.tracker = tracker_.get();
   ctx_.fail = [this](const Status& st) { fail(st); };
 
-  log_ = std::make_unique<MemorySourceLog>(std::max<uint64_t>(replay.max_inflight_bytes, 8 << 20));
+  log_ = std::make_unique<MemorySourceLog>(replay.max_inflight_bytes / 2);
   source_stage_ = std::make_unique<SourceStage>(log_.get(), budget_.get());
 
   Credentials target_creds{config_.output.redis.user_name, config_.output.redis.password};
@@ -102,6 +104,9 @@ void InputPipeline::tick_loop() {
 
 bool InputPipeline::stop(std::chrono::steady_clock::time_point deadline) {
   if (stopping_.exchange(true)) return true;
+  // Close the log first: it wakes a replica thread waiting for room, and the reader still
+  // gets everything already in it.
+  if (log_) log_->close();
   if (replica_) replica_->stop();
   bool drained = false;
   while (graph_) {

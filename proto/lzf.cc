@@ -1,5 +1,6 @@
 #include "proto/lzf.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -52,6 +53,68 @@ Status lzf_decompress(std::string_view in, char* out, size_t out_len) {
   if (op != out_end) {
     return Status::corruption("LZF: expanded to " + std::to_string(op - out) + " bytes, expected " +
                               std::to_string(out_len));
+  }
+  return Status::ok();
+}
+
+void LzfStreamDecoder::emit(const char* p, size_t n, std::string* out) {
+  out->append(p, n);
+  window_.append(p, n);
+  produced_ += n;
+  if (window_.size() > 4 * kWindow) window_.erase(0, window_.size() - kWindow);
+}
+
+Status LzfStreamDecoder::feed(std::string_view in, std::string* out) {
+  size_t i = 0;
+  while (i < in.size()) {
+    switch (state_) {
+      case State::kCtrl: {
+        unsigned ctrl = static_cast<unsigned char>(in[i++]);
+        if (ctrl < 32) {
+          literal_left_ = ctrl + 1;
+          state_ = State::kLiteral;
+        } else {
+          ref_len_ = ctrl >> 5;
+          ref_hi_ = ctrl & 0x1f;
+          state_ = ref_len_ == 7 ? State::kRefLenExt : State::kRefOff;
+        }
+        break;
+      }
+      case State::kLiteral: {
+        size_t n = std::min(literal_left_, in.size() - i);
+        if (produced_ + n > out_len_) {
+          return Status::corruption("LZF: output longer than the declared length");
+        }
+        emit(in.data() + i, n, out);
+        i += n;
+        literal_left_ -= n;
+        if (literal_left_ == 0) state_ = State::kCtrl;
+        break;
+      }
+      case State::kRefLenExt:
+        ref_len_ += static_cast<unsigned char>(in[i++]);
+        state_ = State::kRefOff;
+        break;
+      case State::kRefOff: {
+        size_t dist = (static_cast<size_t>(ref_hi_) << 8) + static_cast<unsigned char>(in[i++]) + 1;
+        size_t len = ref_len_ + 2;
+        if (dist > window_.size()) {
+          return Status::corruption("LZF: back reference before the start of the output");
+        }
+        if (produced_ + len > out_len_) {
+          return Status::corruption("LZF: output longer than the declared length");
+        }
+        char buf[264];
+        size_t from = window_.size() - dist;
+        for (size_t k = 0; k < len; k++) {
+          // Overlapping references repeat bytes produced by this same reference.
+          buf[k] = k < dist ? window_[from + k] : buf[k - dist];
+        }
+        emit(buf, len, out);
+        state_ = State::kCtrl;
+        break;
+      }
+    }
   }
   return Status::ok();
 }

@@ -203,6 +203,8 @@ RdbReader::Step RdbReader::step() {
       return step_string();
     case State::kStringStream:
       return step_string_stream();
+    case State::kLzfStream:
+      return step_lzf_stream();
     case State::kValueHeader:
       return step_value_header();
     case State::kElements:
@@ -528,6 +530,26 @@ RdbReader::Step RdbReader::step_string() {
     state_ = State::kStringStream;
     return Step::kProgress;
   }
+  if (encoded && len == kEncLzf) {
+    uint64_t clen, rlen;
+    Scan a = s.len(&clen);
+    Scan b = a == Scan::kOk ? s.len(&rlen) : a;
+    if (b == Scan::kShort) return need_more(s.needed());
+    if (b == Scan::kBad) return corrupt(s.error());
+    if (rlen > options_.max_whole_value) {
+      // A big compressed string: decompress it as it arrives, reporting the output in pieces.
+      if (rlen == 0 || clen == 0 || rlen > clen * kMaxLzfRatio + 64) {
+        return corrupt("impossible LZF lengths");
+      }
+      capture_ = false;
+      consume(s.pos());
+      value_.clear();
+      left_ = clen;
+      lzf_ = std::make_unique<LzfStreamDecoder>(rlen);
+      state_ = State::kLzfStream;
+      return Step::kProgress;
+    }
+  }
   RdbScanner whole(buf_.data() + pos_, buf_.size() - pos_);
   StoredString str;
   r = whole.string(&str);
@@ -552,6 +574,30 @@ RdbReader::Step RdbReader::step_string_stream() {
     value_.clear();
   }
   if (left_ == 0) finish_key();
+  return Step::kProgress;
+}
+
+RdbReader::Step RdbReader::step_lzf_stream() {
+  size_t avail = buf_.size() - pos_;
+  if (avail == 0 && left_ > 0) return need_more(1);
+  // Small steps keep the decompressed output per step small (at most 132x the input).
+  size_t take = static_cast<size_t>(std::min<uint64_t>({avail, left_, 16 * 1024}));
+  Status st = lzf_->feed(std::string_view(buf_.data() + pos_, take), &value_);
+  if (!st.is_ok()) return corrupt(st.message());
+  pos_ += take;
+  left_ -= take;
+  if (left_ == 0 && !lzf_->done()) {
+    return corrupt("LZF string expands to " + std::to_string(lzf_->produced()) +
+                   " bytes, short of its declared length");
+  }
+  if (value_.size() >= options_.piece_bytes || left_ == 0) {
+    emit_piece(Piece::kStringBytes, value_, 0, left_ == 0);
+    value_.clear();
+  }
+  if (left_ == 0) {
+    lzf_.reset();
+    finish_key();
+  }
   return Step::kProgress;
 }
 
@@ -585,11 +631,25 @@ RdbReader::Step RdbReader::step_elements() {
     left_--;
     Piece kind = is_stream() ? Piece::kStreamNodes : Piece::kElements;
     if (!piece_mode_ && value_.size() > options_.max_whole_value) {
-      // Too big to report whole: from here on, report it in pieces.
-      emit_piece(kind, std::string_view(value_).substr(header_len_), elems_, false);
+      // Too big to report whole: from here on, report it in pieces — starting with what was
+      // captured so far, cut at element boundaries into pieces of about piece_bytes.
+      std::string_view captured = std::string_view(value_).substr(header_len_);
+      RdbScanner walk(captured);
+      size_t piece_start = 0;
+      uint64_t piece_elems = 0;
+      while (!walk.at_end()) {
+        if (scan_element(walk, shape) != Scan::kOk) return corrupt("inconsistent element");
+        piece_elems++;
+        if (walk.pos() - piece_start >= options_.piece_bytes) {
+          emit_piece(kind, captured.substr(piece_start, walk.pos() - piece_start), piece_elems,
+                     false);
+          piece_start = walk.pos();
+          piece_elems = 0;
+        }
+      }
       piece_mode_ = true;
-      value_.clear();
-      elems_ = 0;
+      value_.erase(0, header_len_ + piece_start);
+      elems_ = piece_elems;
     } else if (piece_mode_ && value_.size() >= options_.piece_bytes && left_ > 0) {
       emit_piece(kind, value_, elems_, false);
       value_.clear();

@@ -2,8 +2,9 @@
 // to an RdbSink without ever holding the whole file, nor a whole big key: a value up to
 // Options::max_whole_value bytes is reported whole (its exact encoded bytes, ready to become a
 // DUMP payload); a bigger one is reported in pieces of about Options::piece_bytes, each of
-// which is itself a valid encoding of the same type holding some of the elements. Memory is
-// bounded by max_whole_value plus the largest single element.
+// which is itself a valid encoding of the same type holding some of the elements — or, for a
+// big string (plain or LZF-compressed), its bytes in order. Memory is bounded by
+// max_whole_value plus the largest single element of a collection.
 //
 // It checks the version (up to rdb::kMaxVersion), the structure and the CRC64 trailer. It
 // does not look inside compact encodings (listpacks etc.); RdbDecoder does. Any malformed
@@ -11,10 +12,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/status.h"
+#include "proto/lzf.h"
 #include "proto/rdb_format.h"
 
 namespace ferry::rdb {
@@ -90,6 +93,7 @@ class RdbReader {
     kKey,
     kString,
     kStringStream,
+    kLzfStream,
     kValueHeader,
     kElements,
     kBlob,
@@ -108,6 +112,7 @@ class RdbReader {
   Step step_key();
   Step step_string();
   Step step_string_stream();
+  Step step_lzf_stream();
   Step step_value_header();
   Step step_elements();
   Step step_blob();
@@ -161,7 +166,8 @@ class RdbReader {
   bool piece_mode_ = false;
   uint32_t piece_index_ = 0;
   bool module_started_ = false;
-  std::string piece_;  // scratch for building a piece
+  std::unique_ptr<LzfStreamDecoder> lzf_;  // a big LZF string being decompressed
+  std::string piece_;                      // scratch for building a piece
   std::string scratch_, scratch2_;
 };
 

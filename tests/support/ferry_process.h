@@ -28,6 +28,7 @@ class FerryProcess {
   // signal, or -1 on timeout.
   int wait_exit(std::chrono::seconds timeout);
   bool running() { return proc_.running(); }
+  pid_t pid() const { return proc_.pid(); }
 
   // Waits until the log (or stderr) contains `needle`.
   bool wait_for_log(const std::string& needle, std::chrono::seconds timeout);

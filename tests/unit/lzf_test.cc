@@ -94,3 +94,57 @@ TEST(Lzf, MalformedInputIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace ferry
+
+namespace ferry {
+namespace {
+
+TEST(LzfStream, MatchesOneShotDecompressionForAnySplit) {
+  std::mt19937 rng(17);
+  for (int t = 0; t < 50; t++) {
+    std::string data;
+    size_t n = 1000 + rng() % 60000;
+    while (data.size() < n) {
+      if (rng() % 3 == 0 && data.size() > 10) {
+        size_t from = rng() % data.size();
+        data += data.substr(from, 1 + rng() % 300);  // repeats, some overlapping
+      } else {
+        data.push_back(static_cast<char>('a' + rng() % 4));
+      }
+    }
+    std::string packed;
+    if (!lzf_compress(data, &packed)) continue;
+    LzfStreamDecoder dec(data.size());
+    std::string out;
+    for (size_t i = 0; i < packed.size();) {
+      size_t piece = 1 + rng() % 40;
+      ASSERT_TRUE(dec.feed(std::string_view(packed).substr(i, piece), &out).is_ok());
+      i += piece;
+    }
+    EXPECT_TRUE(dec.done());
+    EXPECT_EQ(out, data);
+  }
+}
+
+TEST(LzfStream, MalformedInputIsAnError) {
+  std::string out;
+  LzfStreamDecoder before_start(10);
+  EXPECT_FALSE(before_start.feed(std::string("\x20\x05", 2), &out).is_ok());
+  LzfStreamDecoder too_long(2);
+  EXPECT_FALSE(too_long
+                   .feed(std::string("\x02"
+                                     "abc",
+                                     4),
+                         &out)
+                   .is_ok());
+  LzfStreamDecoder short_output(10);
+  ASSERT_TRUE(short_output
+                  .feed(std::string("\x02"
+                                    "abc",
+                                    4),
+                        &out)
+                  .is_ok());
+  EXPECT_FALSE(short_output.done());
+}
+
+}  // namespace
+}  // namespace ferry
