@@ -307,7 +307,8 @@ Status RdbApplier::apply(const RdbItem& item, std::string_view key, std::string_
     if (!st.is_ok()) return context(st);
     const std::string& mode = replay_.key_exists;
     bool nx = mode != "replace";
-    if (!nx && log_keys) out->add({"EXISTS", key}, db, 0, ReplyCheck::kExistsProbe);
+    if (!nx && log_keys)
+      out->add({"EXISTS", key}, db, CommandList::kLogKey, ReplyCheck::kExistsProbe);
     ReplyCheck check = !nx ? ReplyCheck::kAny
                            : (mode == "ignore" ? ReplyCheck::kNilIgnored : ReplyCheck::kNilFatal);
     out->begin();
@@ -415,7 +416,8 @@ void RdbApplier::restore(const RdbItem& item, std::string_view key, std::string_
   const std::string& mode = replay_.key_exists;
   bool replace = mode == "replace";
   bool log_keys = replay_.key_exists_log;
-  if (replace && log_keys) out->add({"EXISTS", key}, db, 0, ReplyCheck::kExistsProbe);
+  if (replace && log_keys)
+    out->add({"EXISTS", key}, db, CommandList::kLogKey, ReplyCheck::kExistsProbe);
   // DUMP payload: type, value, RDB version (2 bytes LE), CRC64 of all that (8 bytes LE).
   const char type = static_cast<char>(item.type);
   char footer[10];

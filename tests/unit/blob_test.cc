@@ -295,10 +295,8 @@ TEST(Zipmap, FieldsAndBigLengths) {
   EXPECT_EQ(v, big);
   EXPECT_FALSE(r.next(&f, &v));
   EXPECT_TRUE(r.status().is_ok());
-  ZipmapReader bad(
-      std::string("\x01\x05"
-                  "ab",
-                  4));
+  const std::string truncated = std::string("\x01\x05") + "ab";
+  ZipmapReader bad(truncated);
   EXPECT_FALSE(bad.next(&f, &v));
   EXPECT_FALSE(bad.status().is_ok());
 }
