@@ -266,13 +266,13 @@ std::vector<KeySpec> key_specs() {
   add("input.syncDelayTestKey", false,
       [](N n, Config* c) { return get_string(n, &c->input.sync_delay_test_key); });
   // channel
-  add("channel.storer.dirPath", false,
+  add("channel.storer.dirPath", true,
       [](N n, Config* c) { return get_string(n, &c->channel.storer.dir_path); });
-  add("channel.storer.maxSize", false,
+  add("channel.storer.maxSize", true,
       [](N n, Config* c) { return get_size(n, &c->channel.storer.max_size); });
-  add("channel.storer.logSize", false,
+  add("channel.storer.logSize", true,
       [](N n, Config* c) { return get_size(n, &c->channel.storer.log_size); });
-  add("channel.storer.flushPolicy", false, [](N n, Config* c) {
+  add("channel.storer.flushPolicy", true, [](N n, Config* c) {
     if (n.IsMap()) {
       if (!n["duration"] || n.size() != 1) return want(n, "auto, everywrite or {duration: 1s}");
       c->channel.storer.flush_policy = "duration";
@@ -280,9 +280,9 @@ std::vector<KeySpec> key_specs() {
     }
     return get_choice(n, {"auto", "everywrite"}, &c->channel.storer.flush_policy);
   });
-  add("channel.staleCheckpointDuration", false,
+  add("channel.staleCheckpointDuration", true,
       [](N n, Config* c) { return get_duration(n, &c->channel.stale_checkpoint_duration); });
-  add("channel.verifycrc", false,
+  add("channel.verifycrc", true,
       [](N n, Config* c) { return get_bool(n, &c->channel.verify_crc); });
   // output.replay
   auto replay_int = [&](const std::string& name, bool impl, int ReplayConfig::*field, int64_t lo,
@@ -312,8 +312,8 @@ std::vector<KeySpec> key_specs() {
     add("output.replay." + name, impl,
         [field](N n, Config* c) { return get_duration(n, &(c->output.replay.*field)); });
   };
-  replay_bool("resumeFromBreakPoint", false, &ReplayConfig::resume_from_break_point);
-  replay_bool("replayTransaction", false, &ReplayConfig::replay_transaction);
+  replay_bool("resumeFromBreakPoint", true, &ReplayConfig::resume_from_break_point);
+  replay_bool("replayTransaction", true, &ReplayConfig::replay_transaction);
   add("output.replay.keyExists", true, [](N n, Config* c) {
     return get_choice(n, {"replace", "ignore", "error"}, &c->output.replay.key_exists);
   });

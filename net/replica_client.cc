@@ -99,6 +99,17 @@ void ReplicaClient::run() {
     }
     stats_.reconnects++;
     set_state(LinkState::kWaitingRetry);
+    if (cache_full_) {
+      // The source would fill the cache further: let it go until the target catches up.
+      LOG_WARN(
+          "source %s: link closed: the local cache is full of data the target has not "
+          "applied yet; reconnecting once there is room",
+          options_.source.to_string().c_str());
+      while (!stop_ && !log_->has_room())
+        sleep_interruptible(std::chrono::milliseconds(500));
+      cache_full_ = false;
+      continue;
+    }
     LOG_WARN("source %s: link lost (%s); reconnecting in %lld ms",
              options_.source.to_string().c_str(), st.message().c_str(),
              static_cast<long long>(backoff.count()));
@@ -152,6 +163,19 @@ Status ReplicaClient::read_exact(size_t n, std::string* out) {
   out->assign(in_.data() + in_pos_, n);
   in_pos_ += n;
   return Status::ok();
+}
+
+Status ReplicaClient::put(SourceChunkPtr chunk) {
+  switch (log_->append(std::move(chunk))) {
+    case SourceLog::Append::kOk:
+      return Status::ok();
+    case SourceLog::Append::kFull:
+      cache_full_ = true;
+      return Status::io_error("the local cache is full");
+    case SourceLog::Append::kClosed:
+      break;
+  }
+  return Status::aborted("log closed");
 }
 
 Status ReplicaClient::send_command(std::initializer_list<std::string_view> args) {
@@ -290,8 +314,7 @@ Status ReplicaClient::handshake() {
     chunk->kind = SourceChunk::Kind::kStreamBegin;
     chunk->replid = replid();
     chunk->offset = offset_;
-    if (!log_->append(chunk)) return Status::aborted("log closed");
-    return Status::ok();
+    return put(chunk);
   }
   return Status::io_error("the source refused PSYNC: " + line);
 }
@@ -323,7 +346,7 @@ Status ReplicaClient::receive_rdb() {
   begin->rdb_size = size;
   stats_.rdb_size = size;
   stats_.rdb_received = 0;
-  if (!log_->append(begin)) return Status::aborted("log closed");
+  FERRY_RETURN_IF_ERROR(put(begin));
 
   auto abort_rdb = [&](Status why) {
     auto abort = std::make_shared<SourceChunk>();
@@ -367,13 +390,14 @@ Status ReplicaClient::receive_rdb() {
       chunk->data = std::move(data);
       received += chunk->data.size();
       stats_.rdb_received = received;
-      if (!log_->append(chunk)) return Status::aborted("log closed");
+      Status st = put(chunk);
+      if (!st.is_ok()) return abort_rdb(st);
     }
     if (done) break;
   }
   auto end = std::make_shared<SourceChunk>();
   end->kind = SourceChunk::Kind::kRdbEnd;
-  if (!log_->append(end)) return Status::aborted("log closed");
+  FERRY_RETURN_IF_ERROR(put(end));
   if (diskless) stats_.rdb_size = received;
   LOG_INFO("source %s: RDB received (%llu bytes)", options_.source.to_string().c_str(),
            static_cast<unsigned long long>(received));
@@ -385,7 +409,7 @@ Status ReplicaClient::receive_rdb() {
   begin_stream->kind = SourceChunk::Kind::kStreamBegin;
   begin_stream->replid = replid();
   begin_stream->offset = offset_;
-  if (!log_->append(begin_stream)) return Status::aborted("log closed");
+  FERRY_RETURN_IF_ERROR(put(begin_stream));
   // After a diskless transfer the master streams nothing until the first ACK.
   return send_ack();
 }
@@ -403,9 +427,9 @@ Status ReplicaClient::stream() {
       chunk->data.assign(in_.data() + in_pos_, in_.size() - in_pos_);
       in_pos_ = in_.size();
       bool getack = chunk->data.find("GETACK") != std::string::npos;
+      FERRY_RETURN_IF_ERROR(put(chunk));
       offset_ += chunk->data.size();
       stats_.offset = offset_;
-      if (!log_->append(chunk)) return Status::aborted("log closed");
       last_data = std::chrono::steady_clock::now();
       if (getack) FERRY_RETURN_IF_ERROR(send_ack());
     }

@@ -84,6 +84,8 @@ class ReplicaClient {
   Status receive_rdb();
   Status stream();
   Status send_command(std::initializer_list<std::string_view> args);
+  // Appends to the log; kFull and kClosed end the session.
+  Status put(SourceChunkPtr chunk);
   Status send_ack();
   // Reads a reply line (skipping the bare "\n" keep-alives a master sends while it prepares
   // the RDB) into *line, without the CRLF.
@@ -104,6 +106,7 @@ class ReplicaClient {
   bool resumable_ = false;  // replid_/offset_ name a stream position we can ask for
   std::string last_error_;
   std::atomic<bool> stop_{false};
+  bool cache_full_ = false;  // the session ended because the log had no room
   std::thread thread_;
 
   Socket* sock_ = nullptr;  // the live connection, for stop() to shut down

@@ -55,8 +55,12 @@ void describe_command(const std::string& wire, uint64_t offset, std::string* nam
 
 }  // namespace
 
-TargetWriter::TargetWriter(Endpoint endpoint, Credentials credentials, DoneFn done)
-    : endpoint_(std::move(endpoint)), credentials_(std::move(credentials)), done_(std::move(done)) {
+TargetWriter::TargetWriter(Endpoint endpoint, Credentials credentials, DoneFn done,
+                           std::string checkpoint_key)
+    : endpoint_(std::move(endpoint)),
+      credentials_(std::move(credentials)),
+      done_(std::move(done)),
+      checkpoint_key_(std::move(checkpoint_key)) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
@@ -180,9 +184,103 @@ void TargetWriter::drop_connection(const Status& why) {
     if (p.sent > 0) p.resent = true;
     p.sent = 0;
     p.replies = 0;
+    p.aborted = false;
+    p.refused.clear();
+    p.refused_errors.clear();
     p.result = WriteResult();
   }
   unsent_ = 0;
+}
+
+Status TargetWriter::skip_committed() {
+  // Ask the checkpoint which transactions committed: those are done, whatever became of
+  // their replies.
+  std::string req;
+  resp::append_command(&req, {"HGET", checkpoint_key_, "seq"});
+  FERRY_RETURN_IF_ERROR(sock_->write_all(req, std::chrono::milliseconds(5000)));
+  void* reply = nullptr;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!reply) {
+    if (redisReaderGetReply(as_reader(reader_), &reply) != REDIS_OK) {
+      return Status::corruption("malformed reply to HGET");
+    }
+    if (reply) break;
+    if (std::chrono::steady_clock::now() > deadline) return Status::io_error("HGET timed out");
+    char buf[4096];
+    size_t got = 0;
+    FERRY_RETURN_IF_ERROR(sock_->read_some(buf, sizeof(buf), std::chrono::milliseconds(500), &got));
+    if (got > 0) redisReaderFeed(as_reader(reader_), buf, got);
+  }
+  const auto* r = static_cast<const redisReply*>(reply);
+  int64_t committed = 0;
+  if (r->type == REDIS_REPLY_STRING) parse_int(std::string_view(r->str, r->len), &committed);
+  bool is_error = r->type == REDIS_REPLY_ERROR;
+  freeReplyObject(reply);
+  if (is_error) return Status::io_error("cannot read the checkpoint after a reconnect");
+  size_t skipped = 0;
+  while (!pending_.empty() && pending_.front().batch->seq != 0 &&
+         pending_.front().batch->seq <= static_cast<uint64_t>(committed)) {
+    if (pending_.front().aborted_seq != 0) {
+      // It was refused, yet a later transaction committed: applied out of order.
+      WriteResult r2;
+      r2.fatal = "transaction " + std::to_string(pending_.front().batch->seq) +
+                 " was refused by the target while later ones were applied; the target "
+                 "cannot be kept in order — a full sync is needed";
+      Pending p = std::move(pending_.front());
+      pending_.pop_front();
+      inflight_--;
+      done_(p.batch, r2);
+      continue;
+    }
+    finish_front();
+    skipped++;
+  }
+  // What remains was not committed: it goes again, and may commit from now on.
+  for (auto& p : pending_)
+    p.aborted_seq = 0;
+  if (skipped > 0) {
+    LOG_INFO("target %s: %zu batch(es) had been applied before the connection dropped",
+             endpoint_.to_string().c_str(), skipped);
+  }
+  return Status::ok();
+}
+
+bool TargetWriter::isolate_refused(Pending& p) {
+  WriteBatch& b = *p.batch;
+  // Only a batch-level transaction: MULTI first, EXEC (running all the rest) last.
+  if (b.expects.size() < 2 || b.expects.back().exec_count != b.expects.size() - 2) return false;
+  std::vector<bool> drop(b.expects.size(), false);
+  size_t dropped = 0;
+  for (size_t i = 0; i < p.refused.size(); i++) {
+    // "ERR ..." at queue time: the command is invalid (unknown, wrong arity) and can never
+    // succeed. OOM, READONLY, MISCONF and the like are conditions to wait out.
+    if (p.refused_errors[i].rfind("ERR", 0) != 0 && p.refused_errors[i].rfind("NOPERM", 0) != 0) {
+      continue;
+    }
+    drop[p.refused[i]] = true;
+    dropped++;
+    WriteFailure f;
+    describe_command(b.wire, b.expects[p.refused[i]].cmd_offset, &f.command, &f.key);
+    f.error = p.refused_errors[i] + " (at queue time; left out of its transaction)";
+    p.isolated.push_back(std::move(f));
+  }
+  if (dropped == 0) return false;
+  std::string wire;
+  std::vector<ReplyExpect> expects;
+  for (size_t i = 0; i < b.expects.size(); i++) {
+    if (drop[i]) continue;
+    uint64_t begin = b.expects[i].cmd_offset;
+    uint64_t end = i + 1 < b.expects.size() ? b.expects[i + 1].cmd_offset : b.wire.size();
+    ReplyExpect e = b.expects[i];
+    e.cmd_offset = wire.size();
+    wire.append(b.wire, begin, end - begin);
+    expects.push_back(e);
+  }
+  expects.back().exec_first = 1;
+  expects.back().exec_count = static_cast<uint32_t>(expects.size() - 2);
+  b.wire = std::move(wire);
+  b.expects = std::move(expects);
+  return true;
 }
 
 void TargetWriter::run() {
@@ -194,8 +292,9 @@ void TargetWriter::run() {
     if (!sock_) {
       // A connection that dropped right after it was made (the target refusing clients,
       // say) waits out the back-off too, rather than spinning.
-      if (ever_connected &&
-          std::chrono::steady_clock::now() - connected_at < std::chrono::seconds(1)) {
+      if (retry_backoff_ || (ever_connected && std::chrono::steady_clock::now() - connected_at <
+                                                   std::chrono::seconds(1))) {
+        retry_backoff_ = false;
         struct pollfd pfd = {wake_fd_, POLLIN, 0};
         ::poll(&pfd, 1, static_cast<int>(backoff.count()));
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
@@ -220,6 +319,13 @@ void TargetWriter::run() {
       if (ever_connected) {
         reconnects_++;
         LOG_INFO("target %s: reconnected", endpoint_.to_string().c_str());
+      }
+      if (ever_connected && !checkpoint_key_.empty() && !pending_.empty()) {
+        Status skip = skip_committed();
+        if (!skip.is_ok()) {
+          drop_connection(skip);
+          continue;
+        }
       }
       ever_connected = true;
       connected_at = std::chrono::steady_clock::now();
@@ -319,7 +425,20 @@ bool TargetWriter::pump_reads(Status* error) {
       Pending& p = pending_.front();
       judge(p, reply);
       freeReplyObject(reply);
-      if (p.replies == p.batch->expects.size()) finish_front();
+      if (p.replies < p.batch->expects.size()) continue;
+      if (p.aborted) {
+        // Nothing of it was applied. Send it again — without the commands the target refused
+        // as invalid — on a fresh connection, after checking what later batches committed.
+        bool isolated = isolate_refused(p);
+        std::string why =
+            "a transaction was discarded (" +
+            (p.refused_errors.empty() ? std::string("EXECABORT") : p.refused_errors.front()) + ")";
+        if (!isolated) retry_backoff_ = true;
+        p.aborted_seq = p.batch->seq;
+        *error = Status::aborted(why);
+        return false;
+      }
+      finish_front();
     }
     if (got < sizeof(buf)) return true;
   }
@@ -413,7 +532,10 @@ void TargetWriter::judge(Pending& p, const void* raw) {
   };
   if (ex.queued) {
     // Inside MULTI the reply is +QUEUED; an error here makes EXEC abort.
-    if (r->type == REDIS_REPLY_ERROR) fail(ex, std::string(r->str, r->len));
+    if (r->type == REDIS_REPLY_ERROR) {
+      p.refused.push_back(p.replies - 1);
+      p.refused_errors.emplace_back(r->str, r->len);
+    }
     return;
   }
   if (ex.exec_count > 0) {
@@ -422,7 +544,14 @@ void TargetWriter::judge(Pending& p, const void* raw) {
         judge_one(b.expects[ex.exec_first + i], r->element[i]);
       }
     } else if (r->type == REDIS_REPLY_ERROR) {
-      fail(ex, std::string(r->str, r->len) + " (the whole transaction was discarded)");
+      if (b.seq != 0 && p.replies == b.expects.size()) {
+        p.aborted = true;  // a batch transaction: handled once its replies are all read
+      } else {
+        for (size_t i = 0; i < p.refused.size(); i++) {
+          fail(b.expects[p.refused[i]], p.refused_errors[i]);
+        }
+        fail(ex, std::string(r->str, r->len) + " (the whole transaction was discarded)");
+      }
     }
     return;
   }
@@ -435,6 +564,8 @@ void TargetWriter::finish_front() {
   if (unsent_ > 0) unsent_--;
   p.result.latency_us = mono_us() - p.first_send_us;
   p.result.resent = p.resent;
+  for (auto& f : p.isolated)
+    p.result.failures.push_back(std::move(f));
   inflight_--;
   done_(p.batch, p.result);
 }

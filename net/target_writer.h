@@ -29,6 +29,9 @@ struct WriteBatch {
   virtual ~WriteBatch() = default;
   std::string wire;                  // RESP bytes of every command
   std::vector<ReplyExpect> expects;  // one per command, in order
+  // A transaction (MULTI first, EXEC last) that also writes checkpoint `seq`: after a
+  // reconnect it is sent again only if the target's checkpoint is below it.
+  uint64_t seq = 0;
 };
 using WriteBatchPtr = std::shared_ptr<WriteBatch>;
 
@@ -51,7 +54,10 @@ class TargetWriter {
  public:
   using DoneFn = std::function<void(const WriteBatchPtr&, const WriteResult&)>;
 
-  TargetWriter(Endpoint endpoint, Credentials credentials, DoneFn done);
+  // `checkpoint_key`: the hash whose field `seq` says which transactions the target committed
+  // (empty: batches are plain, re-sent at-least-once after a reconnect).
+  TargetWriter(Endpoint endpoint, Credentials credentials, DoneFn done,
+               std::string checkpoint_key = "");
   ~TargetWriter();
   TargetWriter(const TargetWriter&) = delete;
   TargetWriter& operator=(const TargetWriter&) = delete;
@@ -75,6 +81,11 @@ class TargetWriter {
     size_t replies = 0;  // replies judged
     int64_t first_send_us = 0;
     bool resent = false;
+    bool aborted = false;         // EXECABORT: to be sent again
+    uint64_t aborted_seq = 0;     // set once it was refused (survives reconnects)
+    std::vector<size_t> refused;  // commands refused at queue time (indexes in expects)
+    std::vector<std::string> refused_errors;
+    std::vector<WriteFailure> isolated;  // commands left out for good (reported at the end)
     WriteResult result;
   };
 
@@ -82,6 +93,11 @@ class TargetWriter {
   Status connect_once();
   bool pump_writes(Status* error);
   bool pump_reads(Status* error);
+  // After a reconnect: completes the batches the target committed before the drop.
+  Status skip_committed();
+  // A transaction came back EXECABORT: drops the commands the target refused as invalid
+  // (they can never succeed), so that the rest goes again; false if nothing was dropped.
+  bool isolate_refused(Pending& p);
   void judge(Pending& p, const void* reply);
   void finish_front();
   void drop_connection(const Status& why);
@@ -91,6 +107,7 @@ class TargetWriter {
   const Endpoint endpoint_;
   const Credentials credentials_;
   const DoneFn done_;
+  const std::string checkpoint_key_;
 
   std::mutex mu_;
   std::deque<WriteBatchPtr> incoming_;
@@ -109,6 +126,7 @@ class TargetWriter {
   void* reader_ = nullptr;  // hiredis redisReader
   std::deque<Pending> pending_;
   size_t unsent_ = 0;
+  bool retry_backoff_ = false;  // wait before reconnecting (a transaction was refused)
 };
 
 }  // namespace ferry

@@ -3,24 +3,37 @@
 #include <algorithm>
 
 #include "common/bytes.h"
+#include "nodes/checkpoint.h"
 #include "proto/resp.h"
 
 namespace ferry {
 
 BatchStage::BatchStage(StageContext* ctx, size_t nodes)
-    : ctx_(ctx), open_(nodes), outstanding_(new std::atomic<size_t>[nodes]) {
+    : ctx_(ctx),
+      next_seq_(ctx->first_batch_seq),
+      open_(nodes),
+      outstanding_(new std::atomic<size_t>[nodes]) {
   for (size_t i = 0; i < nodes; i++)
     outstanding_[i] = 0;
 }
 
-void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c) {
-  if (!open.batch) {
-    open.batch = std::make_shared<Batch>();
-    open.db = -1;  // each batch selects its DB itself, so a resent batch needs no context
+void BatchStage::open_batch(Open& open) {
+  open.batch = std::make_shared<Batch>();
+  open.db = -1;  // each batch selects its DB itself, so a resent batch needs no context
+  if (ctx_->transaction) {
+    Batch& b = *open.batch;
+    resp::append_command(&b.wire, {"MULTI"});
+    b.expects.push_back(ReplyExpect());
+    open.in_multi = true;
+    open.multi_first = 1;
   }
-  Batch& b = *open.batch;
+}
+
+void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c) {
   const bool is_multi = c.flags & CommandList::kMulti;
   const bool is_exec = c.flags & CommandList::kExec;
+  if (!open.batch) open_batch(open);
+  Batch& b = *open.batch;
   if (c.db >= 0 && c.db != open.db) {
     ReplyExpect ex;
     ex.queued = open.in_multi;
@@ -63,7 +76,37 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
 
 void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
   Open& open = open_[node];
-  if (!open.batch || open.in_multi) return;
+  if (!open.batch) return;
+  if (open.in_multi && !ctx_->transaction) return;  // a source MULTI is still open
+  if (ctx_->checkpoint_in_target) {
+    Batch& b = *open.batch;
+    Checkpoint cp;
+    cp.position = b.end;
+    cp.seq = ctx_->transaction ? next_seq_ : 0;
+    ReplyExpect sel;
+    sel.queued = ctx_->transaction;
+    sel.cmd_offset = b.wire.size();
+    resp::append_command(&b.wire, {"SELECT", "0"});
+    b.expects.push_back(sel);
+    ReplyExpect hset = sel;
+    hset.cmd_offset = b.wire.size();
+    cp.append_hset(ctx_->input, &b.wire);
+    b.expects.push_back(hset);
+    uint64_t size = b.wire.size() + b.expects.size() * sizeof(ReplyExpect);
+    ctx_->budget->charge(size - b.charged);
+    b.charged = size;
+  }
+  if (ctx_->transaction) {
+    Batch& b = *open.batch;
+    ReplyExpect exec;
+    exec.cmd_offset = b.wire.size();
+    exec.exec_first = 1;
+    exec.exec_count = static_cast<uint32_t>(b.expects.size() - 1);
+    resp::append_command(&b.wire, {"EXEC"});
+    b.expects.push_back(exec);
+    b.seq = next_seq_++;
+    open.in_multi = false;
+  }
   BatchPtr b = std::move(open.batch);
   open.batch.reset();
   open.last_seq = UINT64_MAX;

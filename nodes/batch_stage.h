@@ -4,6 +4,12 @@
 // (after each acknowledged batch, and every batchTicker) sends what is waiting. It inserts
 // SELECT where the DB changes, keeps a source MULTI ... EXEC in one batch, and records for
 // each command how its reply is to be judged.
+//
+// With a checkpoint in the target, each batch ends by writing it (SELECT 0, HSET
+// ferry-checkpoint:<input>). In transaction mode the whole batch is one MULTI ... EXEC —
+// the source's own MULTI/EXEC are left out, as transactions cannot nest — so its data and
+// its checkpoint commit together, under a sequence number the writer checks after a
+// reconnect.
 #pragma once
 
 #include <atomic>
@@ -34,9 +40,11 @@ class BatchStage {
   };
 
   void add(Open& open, const Packet& packet, const CommandList::Cmd& c);
+  void open_batch(Open& open);
   void flush(uint16_t node, std::vector<BatchPtr>* out);
 
   StageContext* ctx_;
+  uint64_t next_seq_;
   std::vector<Open> open_;
   std::unique_ptr<std::atomic<size_t>[]> outstanding_;
 };

@@ -1,6 +1,8 @@
 #include "nodes/filter_stage.h"
 
 #include "common/bytes.h"
+#include "common/log.h"
+#include "nodes/own_keys.h"
 
 namespace ferry {
 
@@ -14,11 +16,14 @@ void FilterStage::process(Packet& packet) const {
     if (c.flags & CommandList::kMulti) {
       multi_at = i;
       kept_in_multi = 0;
+      // In transaction mode each batch is a transaction: a source MULTI/EXEC inside it cannot
+      // nest, and is left out (its commands stay together in the batch's transaction).
+      if (ctx_->transaction) c.flags |= CommandList::kDropped;
       continue;
     }
     if (c.flags & CommandList::kExec) {
-      if (multi_at != SIZE_MAX && kept_in_multi == 0) {
-        cmds.cmd(multi_at).flags |= CommandList::kDropped;
+      if ((multi_at != SIZE_MAX && kept_in_multi == 0) || ctx_->transaction) {
+        if (multi_at != SIZE_MAX) cmds.cmd(multi_at).flags |= CommandList::kDropped;
         // Keep the unit boundary (and its offset) on the EXEC, but do not send it.
         c.flags |= CommandList::kDropped;
       }
@@ -27,14 +32,31 @@ void FilterStage::process(Packet& packet) const {
     }
     if (c.argc == 0) continue;
     std::string_view name = cmds.arg(c, 0);
-    bool drop = iequals(name, "PING") || iequals(name, "REPLCONF") ||
-                (iequals(name, "PUBLISH") && c.argc >= 2 && cmds.arg(c, 1) == "__sentinel__:hello");
+    bool drop =
+        iequals(name, "PING") || iequals(name, "REPLCONF") ||
+        (iequals(name, "PUBLISH") && c.argc >= 2 && cmds.arg(c, 1) == "__sentinel__:hello") ||
+        (c.argc >= 2 && is_checkpoint_key(cmds.arg(c, 1)));
     if (drop) {
       c.flags |= CommandList::kDropped;
       filtered++;
-    } else if (multi_at != SIZE_MAX) {
-      kept_in_multi++;
+      continue;
     }
+    if (ctx_->target_commands) {
+      std::string why = ctx_->target_commands->refusal(name, c.argc);
+      if (!why.empty()) {
+        // Sent, it would fail (and discard a whole transaction): leave it out, loudly.
+        c.flags |= CommandList::kDropped;
+        ctx_->counters->commands_failed++;
+        uint64_t n = ++refused_;
+        if (n <= 20 || n % 1000 == 0) {
+          LOG_ERROR("input %s: %s %s is not replayed: %s (%llu so far)", ctx_->input.c_str(),
+                    std::string(name).c_str(), c.argc > 1 ? printable(cmds.arg(c, 1)).c_str() : "",
+                    why.c_str(), static_cast<unsigned long long>(n));
+        }
+        continue;
+      }
+    }
+    if (multi_at != SIZE_MAX) kept_in_multi++;
   }
   if (filtered) ctx_->counters->commands_filtered += filtered;
 }

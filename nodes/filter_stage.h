@@ -1,7 +1,10 @@
 // FilterStage: marks the commands that must not be replayed — the replication link's own
-// traffic (PING, REPLCONF) and Sentinel's hello messages — and counts them. A MULTI/EXEC
-// left with nothing inside is dropped whole.
+// traffic (PING, REPLCONF), Sentinel's hello messages, and writes to ferry's own checkpoint
+// keys (when the source is itself a ferry target) — and counts them. A MULTI/EXEC left with
+// nothing inside is dropped whole.
 #pragma once
+
+#include <atomic>
 
 #include "nodes/messages.h"
 #include "nodes/stage_context.h"
@@ -15,6 +18,7 @@ class FilterStage {
 
  private:
   StageContext* ctx_;
+  mutable std::atomic<uint64_t> refused_{0};
 };
 
 }  // namespace ferry

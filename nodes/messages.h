@@ -21,8 +21,11 @@ namespace ferry {
 struct SourcePosition {
   enum class Phase : uint8_t { kNone, kRdb, kStream };
   Phase phase = Phase::kNone;
-  std::string replid;
-  uint64_t offset = 0;
+  std::string replid;      // kRdb: the full sync's replication id; kStream: the id in force
+  uint64_t offset = 0;     // kRdb: RDB bytes applied; kStream: replication offset
+  uint64_t rdb_start = 0;  // kRdb: the +FULLRESYNC offset (identifies the RDB)
+  uint32_t gen = 0;        // the local cache's generation (full sync) it belongs to
+  int db = 0;              // the source's current DB at this position (stream)
 };
 
 // One RDB record awaiting conversion into commands. Key and value bytes live in the

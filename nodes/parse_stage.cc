@@ -5,6 +5,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "nodes/own_keys.h"
 
 namespace ferry {
 namespace {
@@ -29,6 +30,8 @@ PacketPtr& ParseStage::current() {
     cur_->received_us = chunk_received_us_;
     cur_->rdb_load_time_ms = rdb_load_time_ms_;
     cur_->end.replid = replid_;
+    cur_->end.gen = gen_;
+    cur_->end.rdb_start = rdb_start_;
     cur_->end.phase =
         phase_ == Phase::kRdb ? SourcePosition::Phase::kRdb : SourcePosition::Phase::kStream;
   }
@@ -38,6 +41,7 @@ PacketPtr& ParseStage::current() {
 void ParseStage::emit() {
   if (!cur_) return;
   cur_->seq = next_seq_++;
+  if (cur_->end.phase == SourcePosition::Phase::kStream) cur_->end.db = db_;
   if (rdb_begin_pending_) {
     cur_->rdb_begin = true;
     rdb_begin_pending_ = false;
@@ -117,6 +121,13 @@ void ParseStage::begin_rdb(const SourceChunk& chunk) {
   rdb_ = std::make_unique<rdb::RdbReader>(opts, static_cast<rdb::RdbSink*>(this));
   stream_.reset();
   replid_ = chunk.replid;
+  gen_ = chunk.gen;
+  rdb_start_ = chunk.offset;
+  rdb_skip_until_ = chunk.skip_until;
+  if (rdb_skip_until_ > 0) {
+    LOG_INFO("input %s: replaying the cached RDB; the first %llu bytes were applied already",
+             ctx_->input.c_str(), static_cast<unsigned long long>(rdb_skip_until_));
+  }
   phase_ = Phase::kRdb;
   db_ = 0;
   in_multi_ = false;
@@ -161,6 +172,10 @@ void ParseStage::on_aux(std::string_view key, std::string_view value) {
 }
 
 void ParseStage::on_function(std::string_view code) {
+  if (rdb_->offset() <= rdb_skip_until_) {
+    first_function_ = false;  // a FUNCTION FLUSH, if any, ran with the first one already
+    return;
+  }
   PacketPtr& p = current();
   RdbItem item;
   item.kind = RdbItem::Kind::kFunction;
@@ -180,6 +195,9 @@ void ParseStage::on_module_aux(uint64_t module_id) {
 }
 
 void ParseStage::on_key(const rdb::KeyRecord& rec) {
+  if (rec.last_piece) ctx_->counters->rdb_keys_parsed++;
+  if (rec.end_offset <= rdb_skip_until_) return;  // applied before the restart
+  if (is_checkpoint_key(rec.key)) return;         // another ferry's, not data
   PacketPtr& p = current();
   RdbItem item;
   item.db = rec.db;
@@ -200,14 +218,12 @@ void ParseStage::on_key(const rdb::KeyRecord& rec) {
   item.key_offset = rec.key_offset;
   p->rdb_items.push_back(item);
   p->end.offset = rec.end_offset;
-  if (rec.last_piece) {
-    p->rdb_keys++;
-    ctx_->counters->rdb_keys_parsed++;
-  }
+  if (rec.last_piece) p->rdb_keys++;
   maybe_emit();
 }
 
 void ParseStage::begin_stream(const SourceChunk& chunk) {
+  gen_ = chunk.gen;
   if (phase_ == Phase::kStream && stream_ &&
       chunk.offset == stream_base_ + stream_->offset() + stream_->pending()) {
     // The link came back with +CONTINUE where it left off: keep parsing. After a failover
@@ -232,6 +248,7 @@ void ParseStage::begin_stream(const SourceChunk& chunk) {
   stream_ = std::make_unique<resp::CommandStreamParser>();
   stream_base_ = chunk.offset;
   in_multi_ = false;
+  if (chunk.db >= 0) db_ = chunk.db;  // resuming mid-stream: the DB the checkpoint recorded
   // A stream position (even with no command yet) is applied once everything before it is.
   PacketPtr& p = current();
   p->end.phase = SourcePosition::Phase::kStream;

@@ -63,6 +63,9 @@ class ParseStage : private rdb::RdbSink {
   bool rdb_begin_pending_ = false;
   bool first_function_ = true;
   int64_t rdb_load_time_ms_ = 0;
+  uint32_t gen_ = 0;             // the cache generation being read
+  uint64_t rdb_start_ = 0;       // the +FULLRESYNC offset of the RDB being read
+  uint64_t rdb_skip_until_ = 0;  // RDB records ending at or before this were applied already
   uint64_t next_seq_ = 0;
   PacketPtr cur_;
   std::vector<PacketPtr>* out_ = nullptr;

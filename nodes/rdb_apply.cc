@@ -1,5 +1,7 @@
 #include "nodes/rdb_apply.h"
 
+#include "nodes/own_keys.h"
+
 #include <charconv>
 #include <set>
 
@@ -15,8 +17,6 @@ namespace {
 
 constexpr uint32_t kMaxElementsPerCommand = 1024;
 constexpr size_t kMaxBytesPerCommand = 1 << 20;
-constexpr const char* kTempPrefix = "ferry-tmp:";
-constexpr const char* kProgressPrefix = "ferry-tmp-progress:";
 constexpr const char* kTempGroup = "ferry-tmp-group";
 
 // Applies one piece of a key rebuilt in pieces, atomically and at most once: a piece sent
@@ -64,9 +64,9 @@ constexpr const char* kFinishScript =
     "return 1 + e";
 
 // Where a temporary key of `prefix` for `key` lives: in the same cluster slot as `key`.
-std::string slot_mate(const char* prefix, std::string_view key) {
+std::string slot_mate(std::string_view prefix, std::string_view key) {
   std::string_view tag = key_hash_tag(key);
-  std::string out = prefix;
+  std::string out(prefix);
   if (tag.size() != key.size()) {
     out += "{" + std::string(tag) + "}:" + std::string(key);  // reuse the key's hash tag
   } else if (key.find('{') == std::string_view::npos && key.find('}') == std::string_view::npos) {

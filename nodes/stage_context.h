@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "nodes/memory_budget.h"
 #include "nodes/offset_tracker.h"
 #include "nodes/rdb_apply.h"
+#include "proto/command_table.h"
 
 namespace ferry {
 
@@ -41,6 +43,14 @@ struct InputCounters {
 struct StageContext {
   std::string input;  // the source node, "host:port"
   const ReplayConfig* replay = nullptr;
+  // Batches are MULTI ... EXEC with the checkpoint inside (output.replay.replayTransaction,
+  // where the topology allows it).
+  bool transaction = false;
+  // The checkpoint is written into the target (output.replay.resumeFromBreakPoint).
+  bool checkpoint_in_target = false;
+  uint64_t first_batch_seq = 1;  // sequence number of the first batch (after the target's)
+  // What the target accepts (empty: everything is sent as is).
+  std::shared_ptr<const CommandTable> target_commands;
   TargetCaps caps;
   InputCounters* counters = nullptr;
   RdbApplyStats* rdb_stats = nullptr;

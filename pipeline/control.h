@@ -2,6 +2,7 @@
 // signal handler) acts on the running sync. It never exposes nodes or graphs.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ class Control {
   // nothing.
   virtual Status pause(const std::vector<std::string>& inputs) = 0;
   virtual Status resume(const std::vector<std::string>& inputs) = 0;
+  // Drops the inputs' cache and checkpoints and syncs them again from a fresh full sync;
+  // with `flushdb`, first empties what they write to on the target (refused, changing
+  // nothing, when the inputs do not map one to one onto target nodes).
+  virtual Status full_sync(const std::vector<std::string>& inputs, bool flushdb) = 0;
+  // Frees cached data no input needs any more; returns the bytes freed.
+  virtual uint64_t gc() = 0;
 };
 
 }  // namespace ferry

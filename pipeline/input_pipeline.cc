@@ -5,10 +5,14 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/units.h"
+#include "net/redis_client.h"
 #include "net/target_writer.h"
+#include "nodes/checkpoint.h"
+#include "nodes/own_keys.h"
 #include "nodes/source_stage.h"
 #include "pipeline/input_graph.h"
-#include "storage/memory_source_log.h"
+#include "pipeline/resume.h"
+#include "storage/cache.h"
 
 namespace ferry {
 namespace {
@@ -22,13 +26,121 @@ int announce_port(const Config& c) {
 
 }  // namespace
 
-InputPipeline::InputPipeline(const Config& config, Endpoint source,
-                             std::vector<Endpoint> target_nodes, TargetCaps caps)
+InputPipeline::InputPipeline(const Config& config, Cache* cache, Endpoint source,
+                             std::vector<Endpoint> target_nodes, Options options)
     : config_(config),
+      cache_(cache),
       source_(std::move(source)),
       target_nodes_(std::move(target_nodes)),
-      name_(source_.to_string()) {
-  ctx_.caps = caps;
+      name_(source_.to_string()),
+      options_(std::move(options)) {
+  ctx_.caps = options_.caps;
+  ctx_.target_commands = options_.target_commands;
+}
+
+namespace {
+
+Credentials target_credentials(const Config& c) {
+  return Credentials{c.output.redis.user_name, c.output.redis.password};
+}
+
+// The checkpoint of `input` in the target, if any.
+Status read_target_checkpoint(const Config& config, const Endpoint& target,
+                              const std::string& input, std::optional<Checkpoint>* out,
+                              bool* target_empty) {
+  RedisClient c;
+  FERRY_RETURN_IF_ERROR(c.connect(target, target_credentials(config), std::chrono::seconds(5)));
+  std::map<std::string, std::string> keyspace;
+  FERRY_RETURN_IF_ERROR(c.info("keyspace", &keyspace));
+  Reply r;
+  FERRY_RETURN_IF_ERROR(c.checked({"SELECT", "0"}));
+  FERRY_RETURN_IF_ERROR(c.checked({"HGETALL", checkpoint_key(input)}, &r));
+  std::map<std::string, std::string> fields;
+  for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    fields[r.elements[i].str] = r.elements[i + 1].str;
+  }
+  Checkpoint cp;
+  if (!fields.empty()) {
+    if (Checkpoint::from_fields(fields, &cp)) {
+      *out = cp;
+    } else {
+      LOG_WARN("input %s: the target's %s is not a checkpoint ferry can read; ignoring it",
+               input.c_str(), checkpoint_key(input).c_str());
+    }
+  }
+  // Empty: no key but, perhaps, checkpoints of ferry inputs in DB 0.
+  bool empty = true;
+  for (const auto& [name, value] : keyspace) {
+    if (name.rfind("db", 0) != 0) continue;
+    if (name != "db0") {
+      empty = false;
+      continue;
+    }
+    Reply ck;
+    FERRY_RETURN_IF_ERROR(c.checked(
+        {"SCAN", "0", "MATCH", std::string(kCheckpointPrefix) + "*", "COUNT", "1000"}, &ck));
+    long long keys = std::atoll(value.c_str() + value.find("keys=") + 5);
+    if (ck.elements.size() < 2 || static_cast<long long>(ck.elements[1].elements.size()) != keys) {
+      empty = false;
+    }
+  }
+  *target_empty = empty;
+  return Status::ok();
+}
+
+}  // namespace
+
+// Decides where to start: from the checkpoint and the cache, or with a full sync.
+Status InputPipeline::plan_start() {
+  const ReplayConfig& replay = config_.output.replay;
+  std::optional<Checkpoint> checkpoint;
+  bool target_empty = false;
+  if (options_.force_full_sync) {
+    FERRY_RETURN_IF_ERROR(log_->drop_all());
+    LOG_INFO("input %s: full sync requested", name_.c_str());
+    log_->read_new_data();
+    return Status::ok();
+  }
+  Status st = read_target_checkpoint(config_, target_nodes_[0], name_, &checkpoint, &target_empty);
+  if (!st.is_ok()) return st.with_context("reading the checkpoint");
+  if (!replay.resume_from_break_point) {
+    // Checkpoints are kept locally only.
+    checkpoint.reset();
+    if (auto local = log_->local_checkpoint()) {
+      Checkpoint cp;
+      cp.position.phase = local->rdb ? SourcePosition::Phase::kRdb : SourcePosition::Phase::kStream;
+      cp.position.replid = local->replid;
+      cp.position.offset = local->offset;
+      cp.position.db = local->db;
+      cp.position.gen = local->gen;
+      for (const cache::Generation& g : log_->meta().gens) {
+        if (local->rdb && g.id == local->gen) {
+          cp.position.rdb_start = g.start_offset;
+          cp.position.replid = g.replid;
+        }
+      }
+      checkpoint = cp;
+    }
+  } else if (checkpoint) {
+    ctx_.first_batch_seq = checkpoint->seq + 1;
+  }
+  ResumePlan plan = plan_resume(*log_, checkpoint, target_empty);
+  LOG_INFO("input %s: %s", name_.c_str(), plan.reason.c_str());
+  if (plan.drop_cache) FERRY_RETURN_IF_ERROR(log_->drop_all());
+  switch (plan.read) {
+    case ResumePlan::Read::kRdb:
+      log_->read_rdb(plan.gen, plan.offset);
+      break;
+    case ResumePlan::Read::kStream:
+      log_->read_stream(plan.gen, plan.offset, plan.db);
+      break;
+    case ResumePlan::Read::kNewData:
+      log_->read_new_data(plan.db);
+      break;
+  }
+  resume_replid_ = plan.psync_replid;
+  resume_offset_ = plan.psync_offset;
+  return Status::ok();
 }
 
 InputPipeline::~InputPipeline() {
@@ -37,9 +149,9 @@ InputPipeline::~InputPipeline() {
 
 Status InputPipeline::start() {
   const ReplayConfig& replay = config_.output.replay;
-  // maxInflightBytes bounds the input's memory: half for what the source sent and the graph
-  // has not taken yet, half for what the graph holds until the target acknowledges it.
-  budget_ = std::make_unique<MemoryBudget>(replay.max_inflight_bytes / 2);
+  // maxInflightBytes bounds what the graph holds between the cache and the target's
+  // acknowledgement; the source's data waits in the cache, on disk.
+  budget_ = std::make_unique<MemoryBudget>(replay.max_inflight_bytes);
   tracker_ = std::make_unique<OffsetTracker>();
   ctx_.input = name_;
   ctx_.replay = &replay;
@@ -48,16 +160,20 @@ Status InputPipeline::start() {
   ctx_.budget = budget_.get();
   ctx_.tracker = tracker_.get();
   ctx_.fail = [this](const Status& st) { fail(st); };
+  // A standalone target allows transactions (a cluster, when keys span nodes, will not).
+  ctx_.transaction = replay.replay_transaction;
+  ctx_.checkpoint_in_target = replay.resume_from_break_point;
 
-  log_ = std::make_unique<MemorySourceLog>(replay.max_inflight_bytes / 2);
+  FERRY_RETURN_IF_ERROR(cache_->open_input(name_, &log_));
+  FERRY_RETURN_IF_ERROR(plan_start());
   source_stage_ = std::make_unique<SourceStage>(log_.get(), budget_.get());
 
-  Credentials target_creds{config_.output.redis.user_name, config_.output.redis.password};
   std::vector<TargetWriter*> raw_writers;
+  std::string guard = ctx_.transaction && ctx_.checkpoint_in_target ? checkpoint_key(name_) : "";
   for (const Endpoint& ep : target_nodes_) {
     writers_.push_back(std::make_unique<TargetWriter>(
-        ep, target_creds,
-        [this](const WriteBatchPtr& b, const WriteResult& r) { graph_->batch_done(b, r); }));
+        ep, target_credentials(config_),
+        [this](const WriteBatchPtr& b, const WriteResult& r) { graph_->batch_done(b, r); }, guard));
     raw_writers.push_back(writers_.back().get());
   }
   graph_ = std::make_unique<InputGraph>(
@@ -66,6 +182,15 @@ Status InputPipeline::start() {
 
   tracker_->set_listener([this](const OffsetTracker::Applied& a) {
     if (a.rdb_keys) counters_.rdb_keys_applied += a.rdb_keys;
+    if (a.position.phase != SourcePosition::Phase::kNone) {
+      cache::LocalCheckpoint cp;
+      cp.gen = a.position.gen;
+      cp.rdb = a.position.phase == SourcePosition::Phase::kRdb;
+      cp.replid = a.position.replid;
+      cp.offset = a.position.offset;
+      cp.db = a.position.db;
+      log_->set_applied(cp);
+    }
     if (a.rdb_complete) {
       int64_t took = mono_ms() - counters_.rdb_started_ms.load();
       LOG_INFO("input %s: full sync applied: %" PRIu64 " keys in %s (%" PRIu64 " restored, %" PRIu64
@@ -88,6 +213,7 @@ Status InputPipeline::start() {
   ro.credentials = Credentials{config_.input.redis.user_name, config_.input.redis.password};
   ro.announce_port = announce_port(config_);
   replica_ = std::make_unique<ReplicaClient>(ro, log_.get());
+  if (!resume_replid_.empty()) replica_->set_resume_point(resume_replid_, resume_offset_);
   replica_->start();
   ticker_ = std::thread([this] { tick_loop(); });
   last_progress_ms_ = mono_ms();
@@ -96,40 +222,51 @@ Status InputPipeline::start() {
 
 void InputPipeline::tick_loop() {
   auto period = std::max(config_.output.replay.batch_ticker, std::chrono::milliseconds(1));
+  int64_t last_gc = mono_ms();
   while (!stopping_) {
     std::this_thread::sleep_for(period);
     if (graph_) graph_->tick();
+    if (mono_ms() - last_gc > 5000) {
+      last_gc = mono_ms();
+      log_->gc(false);
+    }
   }
+}
+
+uint64_t InputPipeline::gc(bool force) {
+  return log_ ? log_->gc(force) : 0;
 }
 
 bool InputPipeline::stop(std::chrono::steady_clock::time_point deadline) {
   if (stopping_.exchange(true)) return true;
-  // Close the log first: it wakes a replica thread waiting for room, and the reader still
-  // gets everything already in it.
+  // Stop reading the source (closing the log also wakes a replica waiting for room), and
+  // take nothing more from the cache: what is cached stays there for the next start.
   if (log_) log_->close();
   if (replica_) replica_->stop();
+  if (source_stage_) source_stage_->set_paused(true);
+  // Let what the graph holds reach the target, with the final checkpoint.
   bool drained = false;
   while (graph_) {
-    bool idle = log_->buffered_bytes() == 0 && budget_->used() == 0 &&
-                graph_->batches_in_flight() == 0 && tracker_->pending() == 0;
+    bool idle =
+        budget_->used() == 0 && graph_->batches_in_flight() == 0 && tracker_->pending() == 0;
     if (idle || !fatal_error().empty()) {
       drained = idle;
       break;
     }
     if (std::chrono::steady_clock::now() >= deadline) break;
-    graph_->activate();
     graph_->tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  if (log_) log_->close();
   if (ticker_.joinable()) ticker_.join();
+  // Writers cancel what they still hold; batches that reach them later are cancelled at once.
   for (auto& w : writers_)
     w->stop();
   if (graph_) graph_->wait();
+  if (log_) log_->save_applied();
   state_ = InputState::kStop;
   if (!drained && graph_) {
-    LOG_WARN("input %s: stopped before everything read was applied (%" PRId64
-             " bytes and %zu batches in flight)",
+    LOG_WARN("input %s: stopped before everything in flight was applied (%" PRId64
+             " bytes and %zu batches); the next start resumes from the last checkpoint",
              name_.c_str(), budget_->used(), graph_->batches_in_flight());
   }
   return drained;
@@ -200,7 +337,8 @@ void InputPipeline::on_batch_done(const Batch& batch, const WriteResult& result)
 InputStatus InputPipeline::status() const {
   InputStatus s;
   s.input = name_;
-  s.transaction = false;
+  s.transaction = ctx_.transaction;
+  if (log_) s.cached_offset = log_->cached_offset();
   InputState st = state_.load();
   if (replica_) {
     const ReplicaStats& rs = replica_->stats();

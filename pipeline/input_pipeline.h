@@ -1,7 +1,8 @@
 // InputPipeline: everything that syncs one source node into the target — the replica
-// client (its own thread), the source log between it and the graph, the graph, the target
-// writers (their own threads), the counters and the input's State. The supervisor owns one
-// per input and drives it through this interface only.
+// client (its own thread), the input's log in the local cache between it and the graph, the
+// graph, the target writers (their own threads), the counters and the input's State. On
+// start it decides from the target's checkpoint and the cache where to resume. The
+// supervisor owns one per input and drives it through this interface only.
 #pragma once
 
 #include <atomic>
@@ -21,15 +22,22 @@
 
 namespace ferry {
 
+class Cache;
+class CacheLog;
 class InputGraph;
-class MemorySourceLog;
 class SourceStage;
 class TargetWriter;
 
 class InputPipeline {
  public:
-  InputPipeline(const Config& config, Endpoint source, std::vector<Endpoint> target_nodes,
-                TargetCaps caps);
+  struct Options {
+    TargetCaps caps;
+    std::shared_ptr<const CommandTable> target_commands;
+    bool force_full_sync = false;  // drop what is cached and checkpointed, start over
+  };
+
+  InputPipeline(const Config& config, Cache* cache, Endpoint source,
+                std::vector<Endpoint> target_nodes, Options options);
   ~InputPipeline();
   InputPipeline(const InputPipeline&) = delete;
   InputPipeline& operator=(const InputPipeline&) = delete;
@@ -46,30 +54,36 @@ class InputPipeline {
   InputStatus status() const;
   // Non-empty once the input stopped on an error retrying cannot fix.
   std::string fatal_error() const;
-
   // One progress line for the log (full-sync progress or stream lag and rates).
   std::string progress_line();
+  // Frees cached data the applied position has passed (and, forced, below the budget too).
+  uint64_t gc(bool force);
 
  private:
+  Status plan_start();
   void on_batch_done(const Batch& batch, const WriteResult& result);
   void fail(const Status& st);
   void tick_loop();
 
   const Config& config_;
+  Cache* cache_;
   const Endpoint source_;
   const std::vector<Endpoint> target_nodes_;
   const std::string name_;
+  const Options options_;
 
   InputCounters counters_;
   RdbApplyStats rdb_stats_;
   std::unique_ptr<MemoryBudget> budget_;
   std::unique_ptr<OffsetTracker> tracker_;
   StageContext ctx_;
-  std::unique_ptr<MemorySourceLog> log_;
+  std::unique_ptr<CacheLog> log_;
   std::unique_ptr<SourceStage> source_stage_;
   std::vector<std::unique_ptr<TargetWriter>> writers_;
   std::unique_ptr<InputGraph> graph_;
   std::unique_ptr<ReplicaClient> replica_;
+  std::string resume_replid_;
+  uint64_t resume_offset_ = 0;
 
   std::atomic<InputState> state_{InputState::kReadyRun};
   std::atomic<bool> stopping_{false};

@@ -30,6 +30,7 @@ struct InputStatus {
   std::string link;  // replica link state
   std::string replid;
   uint64_t source_offset = 0;   // stream bytes received from the source
+  uint64_t cached_offset = 0;   // stream position stored in the local cache
   uint64_t applied_offset = 0;  // stream position applied on the target
   std::string applied_phase;    // "rdb", "stream" or "none"
   bool full_sync = false;

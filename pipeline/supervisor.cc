@@ -5,8 +5,10 @@
 
 #include "common/log.h"
 #include "net/redis_client.h"
+#include "nodes/own_keys.h"
 #include "pipeline/input_pipeline.h"
 #include "proto/rdb_format.h"
+#include "storage/cache.h"
 
 namespace ferry {
 namespace {
@@ -14,8 +16,23 @@ namespace {
 constexpr auto kProgressPeriod = std::chrono::seconds(5);
 constexpr auto kProbeDeadline = std::chrono::seconds(10);
 
+// The target's commands and their arity (COMMAND), so invalid ones are left out rather than
+// sent to abort a transaction.
+std::shared_ptr<CommandTable> command_table(RedisClient& client) {
+  auto table = std::make_shared<CommandTable>();
+  Reply r;
+  if (!client.command({"COMMAND"}, &r).is_ok() || r.type != Reply::Type::kArray) return table;
+  for (const Reply& c : r.elements) {
+    if (c.elements.size() >= 2 && c.elements[1].type == Reply::Type::kInteger) {
+      table->add(c.elements[0].str, static_cast<int>(c.elements[1].integer));
+    }
+  }
+  return table;
+}
+
 // Finds out what the target can do, waiting a little for it to come up.
-Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps) {
+Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps,
+                    std::shared_ptr<const CommandTable>* commands) {
   const RedisSide& out = config.output.redis;
   auto deadline = std::chrono::steady_clock::now() + kProbeDeadline;
   Status st;
@@ -40,8 +57,9 @@ Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps) 
                                      " is a Redis Cluster node; output.redis.type standalone "
                                      "needs a standalone target");
       }
-      LOG_INFO("target %s: Redis %s (RDB version %d)", ep.to_string().c_str(), version.c_str(),
-               caps->rdb_version);
+      *commands = command_table(client);
+      LOG_INFO("target %s: Redis %s (RDB version %d, %zu commands)", ep.to_string().c_str(),
+               version.c_str(), caps->rdb_version, (*commands)->size());
       return Status::ok();
     }
     if (st.code() == Status::Code::kInvalidArgument) return st;  // e.g. AUTH refused
@@ -83,21 +101,90 @@ Status Supervisor::start() {
   }
   Endpoint target;
   FERRY_RETURN_IF_ERROR(Endpoint::parse(config_.output.redis.addresses[0], &target));
-  TargetCaps caps;
-  FERRY_RETURN_IF_ERROR(probe_target(config_, target, &caps));
+  target_ = target;
+  FERRY_RETURN_IF_ERROR(probe_target(config_, target, &options_.caps, &options_.target_commands));
 
   std::vector<std::string> sources = config_.input.redis.addresses;
   std::sort(sources.begin(), sources.end(), input_less);
   sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
+  FERRY_RETURN_IF_ERROR(Cache::open(config_.channel, sources.size(), &cache_));
+  cache_->reclaim_stale(std::set<std::string>(sources.begin(), sources.end()),
+                        config_.channel.stale_checkpoint_duration);
   for (const std::string& addr : sources) {
     Endpoint ep;
     FERRY_RETURN_IF_ERROR(Endpoint::parse(addr, &ep));
-    auto p = std::make_unique<InputPipeline>(config_, ep, std::vector<Endpoint>{target}, caps);
-    FERRY_RETURN_IF_ERROR(p->start());
-    LOG_INFO("input %s: syncing into %s", p->name().c_str(), target.to_string().c_str());
-    pipelines_.push_back(std::move(p));
+    FERRY_RETURN_IF_ERROR(start_input(ep, false));
   }
   return Status::ok();
+}
+
+Status Supervisor::start_input(const Endpoint& source, bool full_sync) {
+  InputPipeline::Options o = options_;
+  o.force_full_sync = full_sync;
+  auto p = std::make_unique<InputPipeline>(config_, cache_.get(), source,
+                                           std::vector<Endpoint>{target_}, o);
+  FERRY_RETURN_IF_ERROR(p->start());
+  LOG_INFO("input %s: syncing into %s", p->name().c_str(), target_.to_string().c_str());
+  auto pos = std::lower_bound(pipelines_.begin(), pipelines_.end(), p,
+                              [](auto& a, auto& b) { return input_less(a->name(), b->name()); });
+  pipelines_.insert(pos, std::move(p));
+  return Status::ok();
+}
+
+Status Supervisor::full_sync(const std::vector<std::string>& inputs, bool flushdb) {
+  for (const auto& n : inputs) {
+    if (!find(n)) return Status::invalid_argument("no input named '" + n + "'");
+  }
+  if (flushdb && inputs.size() != pipelines_.size()) {
+    // Several sources share one standalone target: flushing it for some would erase the
+    // data of the others.
+    return Status::invalid_argument(
+        "flushdb needs the listed inputs to map one to one onto target nodes, but the target " +
+        target_.to_string() + " receives " + std::to_string(pipelines_.size()) + " inputs");
+  }
+  for (const auto& n : inputs) {
+    InputPipeline* p = find(n);
+    Endpoint ep;
+    FERRY_RETURN_IF_ERROR(Endpoint::parse(n, &ep));
+    p->stop(std::chrono::steady_clock::now());
+    pipelines_.erase(
+        std::find_if(pipelines_.begin(), pipelines_.end(), [&](auto& x) { return x.get() == p; }));
+    RedisClient c;
+    FERRY_RETURN_IF_ERROR(c.connect(
+        target_, Credentials{config_.output.redis.user_name, config_.output.redis.password},
+        std::chrono::seconds(5)));
+    FERRY_RETURN_IF_ERROR(c.checked({"SELECT", "0"}));
+    FERRY_RETURN_IF_ERROR(c.checked({"DEL", checkpoint_key(n)}));
+    if (flushdb) {
+      const ReplayConfig& r = config_.output.replay;
+      if (r.has_db_mapping()) {
+        std::set<int> dbs;
+        for (int d = 0; d < 16; d++)
+          dbs.insert(r.map_db(d));
+        for (int d : dbs) {
+          FERRY_RETURN_IF_ERROR(c.checked({"SELECT", std::to_string(d)}));
+          FERRY_RETURN_IF_ERROR(c.checked({"FLUSHDB"}));
+        }
+      } else {
+        FERRY_RETURN_IF_ERROR(c.checked({"FLUSHALL"}));
+      }
+      LOG_INFO("input %s: target %s emptied for the full sync", n.c_str(),
+               target_.to_string().c_str());
+    }
+    FERRY_RETURN_IF_ERROR(start_input(ep, true));
+  }
+  return Status::ok();
+}
+
+uint64_t Supervisor::gc() {
+  uint64_t freed = 0;
+  for (auto& p : pipelines_)
+    freed += p->gc(true);
+  std::set<std::string> live;
+  for (auto& p : pipelines_)
+    live.insert(p->name());
+  freed += cache_->reclaim_stale(live, std::chrono::milliseconds(0));
+  return freed;
 }
 
 void Supervisor::run(const std::atomic<bool>* stop) {

@@ -12,11 +12,13 @@
 
 #include "common/status.h"
 #include "config/config.h"
+#include "net/endpoint.h"
 #include "pipeline/control.h"
+#include "pipeline/input_pipeline.h"
 
 namespace ferry {
 
-class InputPipeline;
+class Cache;
 
 class Supervisor : public Control {
  public:
@@ -35,11 +37,17 @@ class Supervisor : public Control {
   std::vector<InputStatus> inputs() const override;
   Status pause(const std::vector<std::string>& inputs) override;
   Status resume(const std::vector<std::string>& inputs) override;
+  Status full_sync(const std::vector<std::string>& inputs, bool flushdb) override;
+  uint64_t gc() override;
 
  private:
   InputPipeline* find(const std::string& name) const;
+  Status start_input(const Endpoint& source, bool full_sync);
 
   const Config& config_;
+  Endpoint target_;
+  InputPipeline::Options options_;
+  std::unique_ptr<Cache> cache_;
   std::vector<std::unique_ptr<InputPipeline>> pipelines_;
 };
 

@@ -1,7 +1,7 @@
 // SourceLog: what a source sent, in the order it sent it — an RDB snapshot, then the command
 // stream — as the replica client received it. The replica client's thread writes it; the
 // pipeline's source node reads it. This decouples the source connection from the target:
-// the reader never makes the writer wait on the target.
+// the writer never waits for the reader, only (when the log's budget is spent) for room.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,10 @@ struct SourceChunk {
   uint64_t offset = 0;
   uint64_t rdb_size = 0;  // kRdbBegin: size when the framing says it, else 0
   std::string data;
+  // Set by the log when it replays from its store:
+  uint32_t gen = 0;         // the full sync this chunk belongs to
+  int db = -1;              // kStreamBegin: the source's DB at `offset`, when resuming there
+  uint64_t skip_until = 0;  // kRdbBegin: records ending at or before this were applied already
 
   size_t bytes() const { return data.size() + replid.size() + 64; }
 };
@@ -32,19 +36,24 @@ using SourceChunkPtr = std::shared_ptr<SourceChunk>;
 
 class SourceLog {
  public:
+  enum class Append { kOk, kFull, kClosed };
+
   virtual ~SourceLog() = default;
 
-  // Writer side. Appends in order; may wait for room. False once the log is closed.
-  virtual bool append(SourceChunkPtr chunk) = 0;
+  // Writer side. Appends in order. kFull: the log's budget is spent by data still needed;
+  // the writer should let go of its source until has_room(). kClosed: the log is closed.
+  virtual Append append(SourceChunkPtr chunk) = 0;
+  virtual bool has_room() const = 0;
 
   // Reader side. Never waits: false when nothing is available.
   virtual bool try_read(SourceChunkPtr* chunk) = 0;
   // Called, on the writer's thread, after data is appended (to wake the reader).
   virtual void set_data_listener(std::function<void()> listener) = 0;
+  // Bytes written and not read yet.
+  virtual uint64_t unread_bytes() const = 0;
 
-  // Wakes a waiting writer and refuses further appends.
+  // Refuses further appends.
   virtual void close() = 0;
-  virtual uint64_t buffered_bytes() const = 0;
 };
 
 }  // namespace ferry

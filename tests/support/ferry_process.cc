@@ -37,6 +37,9 @@ std::string FerryProcess::config(const std::vector<std::string>& sources, const 
 bool FerryProcess::start(const std::string& yaml) {
   std::string cfg = yaml + "log:\n  level: info\n  handler:\n    file:\n      fileName: " + dir_ +
                     "/ferry.log\n    stdout: false\n";
+  if (yaml.find("channel:") == std::string::npos) {
+    cfg += "channel:\n  storer:\n    dirPath: " + dir_ + "/cache\n";
+  }
   write_file(dir_ + "/ferry.yaml", cfg);
   return proc_.start({binary(), "sync", "-c", dir_ + "/ferry.yaml"}, dir_ + "/output.log");
 }

@@ -1,6 +1,7 @@
 #include "tests/support/sync_checks.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <thread>
 
@@ -136,17 +137,64 @@ json dump_key(RedisServer& s, const std::string& key) {
 
 }  // namespace
 
-bool wait_digest(RedisServer& server, const std::string& digest, std::chrono::seconds timeout,
-                 std::string* detail) {
+std::map<std::string, std::string> key_digests(RedisServer& s) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : s.info("keyspace")) {
+    if (name.rfind("db", 0) != 0) continue;
+    std::string db = name.substr(2);
+    s.cmd({"SELECT", db});
+    std::string cursor = "0";
+    do {
+      Reply r = s.cmd({"SCAN", cursor, "COUNT", "1000"});
+      if (r.elements.size() < 2) break;
+      cursor = r.elements[0].str;
+      std::vector<std::string> argv = {"DEBUG", "DIGEST-VALUE"};
+      for (const Reply& k : r.elements[1].elements) {
+        if (k.str.rfind("ferry-checkpoint:", 0) != 0) argv.push_back(k.str);
+      }
+      if (argv.size() == 2) continue;
+      Reply d = s.cmd(argv);
+      for (size_t i = 0; i < d.elements.size(); i++)
+        out[db + "/" + argv[i + 2]] = d.elements[i].str;
+    } while (cursor != "0");
+  }
+  s.cmd({"SELECT", "0"});
+  return out;
+}
+
+std::string data_digest(RedisServer& s) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the sorted "db/key=digest" lines
+  for (const auto& [key, digest] : key_digests(s)) {
+    for (char c : key + "=" + digest + "\n") {
+      h ^= static_cast<uint8_t>(c);
+      h *= 1099511628211ull;
+    }
+  }
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+bool wait_key_digests(RedisServer& server, const std::map<std::string, std::string>& want,
+                      std::chrono::seconds timeout, std::string* detail) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string got;
+  std::map<std::string, std::string> got;
   while (true) {
-    got = server.digest();
-    if (got == digest) return true;
+    got = key_digests(server);
+    if (got == want) return true;
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  if (detail) *detail = "digest " + got + " never became " + digest;
+  if (detail) {
+    *detail = std::to_string(got.size()) + " keys, expected " + std::to_string(want.size());
+    for (const auto& [k, d] : want) {
+      auto it = got.find(k);
+      if (it == got.end() || it->second != d) {
+        *detail += "; first difference at " + printable(k);
+        break;
+      }
+    }
+  }
   return false;
 }
 
@@ -155,13 +203,13 @@ bool wait_same_digest(RedisServer& a, RedisServer& b, std::chrono::seconds timeo
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string da, db;
   while (true) {
-    da = a.digest();
-    db = b.digest();
+    da = data_digest(a);
+    db = data_digest(b);
     if (da == db) return true;
     if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  if (detail) *detail = a.address() + " digest " + da + " vs " + b.address() + " digest " + db;
+  if (detail) *detail = a.address() + " data digest " + da + " vs " + b.address() + " " + db;
   return false;
 }
 
@@ -182,8 +230,10 @@ json dump_dbs(RedisServer& s) {
     } while (cursor != "0");
     std::sort(keys.begin(), keys.end());
     json list = json::array();
-    for (const auto& k : keys)
-      list.push_back(dump_key(s, k));
+    for (const auto& k : keys) {
+      if (k.rfind("ferry-checkpoint:", 0) != 0) list.push_back(dump_key(s, k));
+    }
+    if (list.empty()) continue;
     dbs[db] = list;
   }
   s.cmd({"SELECT", "0"});

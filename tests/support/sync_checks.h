@@ -11,14 +11,20 @@
 
 namespace ferry::test {
 
-// Waits until both servers report the same DEBUG DIGEST. On timeout returns false with
+// DEBUG DIGEST-VALUE of every key but ferry's own (its checkpoints), by "db/key".
+std::map<std::string, std::string> key_digests(RedisServer& server);
+// One digest of all data but ferry's own keys (per key DEBUG DIGEST-VALUE, combined): the
+// whole-dataset comparison once the target also holds ferry's checkpoints.
+std::string data_digest(RedisServer& server);
+
+// Waits until both servers hold the same data (data_digest). On timeout returns false with
 // both digests in *detail.
 bool wait_same_digest(RedisServer& a, RedisServer& b, std::chrono::seconds timeout,
                       std::string* detail);
 
-// Waits until `server`'s digest equals `digest`.
-bool wait_digest(RedisServer& server, const std::string& digest, std::chrono::seconds timeout,
-                 std::string* detail);
+// Waits until `server`'s keys have these DIGEST-VALUEs ("db/key" -> digest), no more, no less.
+bool wait_key_digests(RedisServer& server, const std::map<std::string, std::string>& want,
+                      std::chrono::seconds timeout, std::string* detail);
 
 // Every key of every DB of the server, as the corpus JSON's "dbs" (values, TTLs, streams
 // with groups/PEL/consumers, hash field TTLs where the server has them).

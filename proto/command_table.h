@@ -1,0 +1,25 @@
+// The commands a target knows and their arity (from its COMMAND reply), to leave out what
+// it would refuse at queue time — an unknown command or a wrong number of arguments — which
+// inside a transaction would discard the whole batch.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace ferry {
+
+class CommandTable {
+ public:
+  // arity as Redis gives it: n = exactly n arguments (name included), -n = at least n.
+  void add(std::string_view name, int arity);
+  bool empty() const { return arity_.empty(); }
+  size_t size() const { return arity_.size(); }
+  // Why the target would refuse the command at queue time, or an empty string.
+  std::string refusal(std::string_view name, size_t argc) const;
+
+ private:
+  std::unordered_map<std::string, int> arity_;  // lower-case names
+};
+
+}  // namespace ferry

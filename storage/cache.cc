@@ -1,0 +1,97 @@
+#include "storage/cache.h"
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "storage/cache_format.h"
+
+namespace ferry {
+
+Status Cache::open(const ChannelConfig& config, size_t inputs, std::unique_ptr<Cache>* out) {
+  std::unique_ptr<Cache> c(new Cache());
+  c->config_ = config;
+  c->inputs_ = std::max<size_t>(1, inputs);
+  KvStore::Options o;
+  o.dir = config.storer.dir_path;
+  o.verify_checksums = config.verify_crc;
+  FERRY_RETURN_IF_ERROR(KvStore::open(o, &c->kv_));
+  if (config.storer.flush_policy != "everywrite") {
+    c->flusher_ = std::thread([p = c.get()] { p->flush_loop(); });
+  }
+  *out = std::move(c);
+  return Status::ok();
+}
+
+Cache::~Cache() {
+  stop_ = true;
+  cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  if (dirty_.exchange(false)) kv_->sync_wal();
+}
+
+void Cache::flush_loop() {
+  // Group commit: whatever was written in the last interval is synced at once.
+  auto interval = config_.storer.flush_policy == "duration" ? config_.storer.flush_duration
+                                                            : std::chrono::milliseconds(100);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, interval, [&] { return stop_.load(); });
+    if (dirty_.exchange(false)) {
+      lock.unlock();
+      Status st = kv_->sync_wal();
+      if (!st.is_ok()) LOG_ERROR("%s", st.message().c_str());
+      lock.lock();
+    }
+  }
+}
+
+Status Cache::open_input(const std::string& input, std::unique_ptr<CacheLog>* out) {
+  CacheLogOptions o;
+  o.max_bytes = config_.storer.max_size / inputs_;
+  o.gc_unit = config_.storer.log_size;
+  o.sync_every_write = config_.storer.flush_policy == "everywrite";
+  auto log = std::make_unique<CacheLog>(kv_.get(), input, o, [this] { dirty_ = true; });
+  FERRY_RETURN_IF_ERROR(log->load());
+  *out = std::move(log);
+  return Status::ok();
+}
+
+std::vector<std::string> Cache::stored_inputs() {
+  std::vector<std::string> out;
+  kv_->scan("m", [&](std::string_view key, std::string_view) {
+    out.emplace_back(key.substr(1));
+    return true;
+  });
+  return out;
+}
+
+uint64_t Cache::reclaim_stale(const std::set<std::string>& live,
+                              std::chrono::milliseconds older_than) {
+  uint64_t freed = 0;
+  int64_t now = wall_ms();
+  for (const std::string& input : stored_inputs()) {
+    if (live.count(input)) continue;
+    std::string value;
+    bool found = false;
+    cache::InputMeta meta;
+    if (!kv_->get(cache::meta_key(input), &value, &found).is_ok() || !found) continue;
+    if (cache::decode(value, &meta) && now - meta.updated_ms < older_than.count()) continue;
+    for (const auto& g : meta.gens) {
+      freed += (g.rdb_dropped ? 0 : g.rdb_size) + (g.stream_end - g.stream_first);
+    }
+    KvStore::Batch b;
+    std::string begin = cache::data_prefix(input);
+    std::string end = begin;
+    end.back() = '\x01';
+    b.delete_range(begin, end);
+    b.del(cache::meta_key(input));
+    b.del(cache::checkpoint_key(input));
+    if (kv_->write(b, false).is_ok()) {
+      kv_->compact(begin, end);
+      LOG_INFO("cache: reclaimed the data of input %s, which is no longer configured",
+               input.c_str());
+    }
+  }
+  return freed;
+}
+
+}  // namespace ferry

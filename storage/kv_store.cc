@@ -1,0 +1,140 @@
+#include "storage/kv_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+
+namespace ferry {
+namespace {
+
+rocksdb::Slice slice(std::string_view s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+
+Status from(const rocksdb::Status& s, const char* what) {
+  if (s.ok()) return Status::ok();
+  return Status::io_error(std::string("local cache: ") + what + ": " + s.ToString());
+}
+
+}  // namespace
+
+struct KvStore::Batch::Impl {
+  rocksdb::WriteBatch wb;
+};
+
+KvStore::Batch::Batch() : impl_(std::make_unique<Impl>()) {}
+KvStore::Batch::~Batch() = default;
+void KvStore::Batch::put(std::string_view k, std::string_view v) {
+  impl_->wb.Put(slice(k), slice(v));
+}
+void KvStore::Batch::del(std::string_view k) {
+  impl_->wb.Delete(slice(k));
+}
+void KvStore::Batch::delete_range(std::string_view b, std::string_view e) {
+  impl_->wb.DeleteRange(slice(b), slice(e));
+}
+size_t KvStore::Batch::size() const {
+  return impl_->wb.GetDataSize();
+}
+
+struct KvStore::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::string dir;
+  rocksdb::ReadOptions read;
+};
+
+Status KvStore::open(const Options& options, std::unique_ptr<KvStore>* out) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) {
+    return Status::io_error("cannot create the cache directory '" + options.dir +
+                            "': " + ec.message());
+  }
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.write_buffer_size = options.write_buffer_bytes;
+  o.max_write_buffer_number = 2;
+  o.max_open_files = 256;
+  o.max_background_jobs = 2;
+  o.compression = rocksdb::kNoCompression;  // RDB data is compressed already
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  o.keep_log_file_num = 2;
+  o.max_total_wal_size = 4 * options.write_buffer_bytes;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  t.cache_index_and_filter_blocks = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(o, options.dir, &db);
+  if (!s.ok()) return from(s, ("cannot open " + options.dir).c_str());
+  std::unique_ptr<KvStore> store(new KvStore());
+  store->impl_ = std::make_unique<Impl>();
+  store->impl_->db.reset(db);
+  store->impl_->dir = options.dir;
+  store->impl_->read.verify_checksums = options.verify_checksums;
+  *out = std::move(store);
+  return Status::ok();
+}
+
+KvStore::~KvStore() = default;
+
+Status KvStore::write(const Batch& batch, bool sync) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return from(impl_->db->Write(wo, &batch.impl_->wb), "write failed");
+}
+
+Status KvStore::get(std::string_view key, std::string* value, bool* found) {
+  rocksdb::Status s = impl_->db->Get(impl_->read, slice(key), value);
+  *found = s.ok();
+  if (s.IsNotFound()) return Status::ok();
+  return from(s, "read failed");
+}
+
+Status KvStore::floor(std::string_view key, std::string_view prefix, std::string* found_key,
+                      std::string* value, bool* found) {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(impl_->read));
+  it->SeekForPrev(slice(key));
+  *found = it->Valid() && it->key().starts_with(slice(prefix));
+  if (*found) {
+    found_key->assign(it->key().data(), it->key().size());
+    value->assign(it->value().data(), it->value().size());
+  }
+  return from(it->status(), "read failed");
+}
+
+Status KvStore::scan(std::string_view prefix,
+                     const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(impl_->read));
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return from(it->status(), "read failed");
+}
+
+Status KvStore::sync_wal() {
+  return from(impl_->db->SyncWAL(), "sync failed");
+}
+
+void KvStore::compact(std::string_view begin, std::string_view end) {
+  rocksdb::Slice b = slice(begin), e = slice(end);
+  rocksdb::CompactRangeOptions co;
+  impl_->db->CompactRange(co, &b, &e);
+}
+
+uint64_t KvStore::disk_bytes() {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(impl_->dir, ec)) {
+    if (f.is_regular_file(ec)) total += f.file_size(ec);
+  }
+  return total;
+}
+
+}  // namespace ferry
