@@ -172,6 +172,13 @@ Status ReplicaClient::put(SourceChunkPtr chunk) {
     case SourceLog::Append::kFull:
       cache_full_ = true;
       return Status::io_error("the local cache is full");
+    case SourceLog::Append::kTooBig: {
+      Status st = Status::aborted(
+          "the RDB does not fit in this input's share of channel.storer.maxSize; raise it");
+      if (on_fatal_) on_fatal_(st);
+      stop_ = true;
+      return st;
+    }
     case SourceLog::Append::kClosed:
       break;
   }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -69,6 +70,11 @@ class ReplicaClient {
   // empty replid) the first PSYNC asks for a full sync.
   void set_resume_point(const std::string& replid, uint64_t offset);
 
+  // Called (on the client's thread) when the link cannot go on whatever the retries.
+  void set_fatal_handler(std::function<void(const Status&)> handler) {
+    on_fatal_ = std::move(handler);
+  }
+
   void start();
   // Stops the thread; closes the connection. The log is not closed.
   void stop();
@@ -106,6 +112,7 @@ class ReplicaClient {
   bool resumable_ = false;  // replid_/offset_ name a stream position we can ask for
   std::string last_error_;
   std::atomic<bool> stop_{false};
+  std::function<void(const Status&)> on_fatal_;
   bool cache_full_ = false;  // the session ended because the log had no room
   std::thread thread_;
 

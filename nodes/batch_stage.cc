@@ -92,9 +92,6 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
     hset.cmd_offset = b.wire.size();
     cp.append_hset(ctx_->input, &b.wire);
     b.expects.push_back(hset);
-    uint64_t size = b.wire.size() + b.expects.size() * sizeof(ReplyExpect);
-    ctx_->budget->charge(size - b.charged);
-    b.charged = size;
   }
   if (ctx_->transaction) {
     Batch& b = *open.batch;
@@ -107,6 +104,10 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
     b.seq = next_seq_++;
     open.in_multi = false;
   }
+  Batch& done = *open.batch;
+  uint64_t size = done.wire.capacity() + done.expects.capacity() * sizeof(ReplyExpect);
+  ctx_->budget->adjust(done.charged, size);
+  done.charged = size;
   BatchPtr b = std::move(open.batch);
   open.batch.reset();
   open.last_seq = UINT64_MAX;
@@ -131,7 +132,8 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
   uint64_t grown = 0;
   for (Open& open : open_) {
     if (!open.batch) continue;
-    uint64_t size = open.batch->wire.size() + open.batch->expects.size() * sizeof(ReplyExpect);
+    uint64_t size =
+        open.batch->wire.capacity() + open.batch->expects.capacity() * sizeof(ReplyExpect);
     grown += size - open.batch->charged;
     open.batch->charged = size;
   }

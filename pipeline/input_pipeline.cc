@@ -90,6 +90,55 @@ Status read_target_checkpoint(const Config& config, const Endpoint& target,
 
 }  // namespace
 
+Status InputPipeline::adopt_checkpoint(std::optional<Checkpoint>* checkpoint) {
+  RedisClient source;
+  FERRY_RETURN_IF_ERROR(source.connect(
+      source_, Credentials{config_.input.redis.user_name, config_.input.redis.password},
+      std::chrono::seconds(5)));
+  std::map<std::string, std::string> repl;
+  FERRY_RETURN_IF_ERROR(source.info("replication", &repl));
+  const std::string& id1 = repl["master_replid"];
+  const std::string& id2 = repl["master_replid2"];
+  RedisClient target;
+  FERRY_RETURN_IF_ERROR(
+      target.connect(target_nodes_[0], target_credentials(config_), std::chrono::seconds(5)));
+  FERRY_RETURN_IF_ERROR(target.checked({"SELECT", "0"}));
+  std::string cursor = "0";
+  do {
+    Reply r;
+    FERRY_RETURN_IF_ERROR(target.checked(
+        {"SCAN", cursor, "MATCH", std::string(kCheckpointPrefix) + "*", "COUNT", "1000"}, &r));
+    if (r.elements.size() < 2) break;
+    cursor = r.elements[0].str;
+    for (const Reply& key : r.elements[1].elements) {
+      std::string owner = key.str.substr(kCheckpointPrefix.size());
+      const auto& live = options_.configured_inputs;
+      if (std::find(live.begin(), live.end(), owner) != live.end()) continue;
+      Reply h;
+      FERRY_RETURN_IF_ERROR(target.checked({"HGETALL", key.str}, &h));
+      std::map<std::string, std::string> fields;
+      for (size_t i = 0; i + 1 < h.elements.size(); i += 2) {
+        fields[h.elements[i].str] = h.elements[i + 1].str;
+      }
+      Checkpoint cp;
+      if (!Checkpoint::from_fields(fields, &cp)) continue;
+      const std::string& rid = cp.position.replid;
+      if (rid.empty() || (rid != id1 && rid != id2)) continue;
+      Reply renamed;
+      FERRY_RETURN_IF_ERROR(target.checked({"RENAMENX", key.str, checkpoint_key(name_)}, &renamed));
+      if (renamed.integer != 1) continue;
+      LOG_INFO(
+          "input %s: taking over the checkpoint of input %s (%s): this source continues its "
+          "replication history",
+          name_.c_str(), owner.c_str(), cp.describe().c_str());
+      *checkpoint = cp;
+      ctx_.first_batch_seq = cp.seq + 1;
+      return Status::ok();
+    }
+  } while (cursor != "0");
+  return Status::ok();
+}
+
 // Decides where to start: from the checkpoint and the cache, or with a full sync.
 Status InputPipeline::plan_start() {
   const ReplayConfig& replay = config_.output.replay;
@@ -103,6 +152,10 @@ Status InputPipeline::plan_start() {
   }
   Status st = read_target_checkpoint(config_, target_nodes_[0], name_, &checkpoint, &target_empty);
   if (!st.is_ok()) return st.with_context("reading the checkpoint");
+  if (!checkpoint && replay.resume_from_break_point && log_->meta().gens.empty()) {
+    st = adopt_checkpoint(&checkpoint);
+    if (!st.is_ok()) LOG_WARN("input %s: %s", name_.c_str(), st.message().c_str());
+  }
   if (!replay.resume_from_break_point) {
     // Checkpoints are kept locally only.
     checkpoint.reset();
@@ -203,6 +256,7 @@ Status InputPipeline::start() {
     }
   });
   log_->set_data_listener([this] { graph_->activate(); });
+  log_->set_failure_handler([this](const Status& st) { fail(st); });
   budget_->set_room_listener([this] { graph_->activate(); });
 
   for (auto& w : writers_)
@@ -214,6 +268,7 @@ Status InputPipeline::start() {
   ro.announce_port = announce_port(config_);
   replica_ = std::make_unique<ReplicaClient>(ro, log_.get());
   if (!resume_replid_.empty()) replica_->set_resume_point(resume_replid_, resume_offset_);
+  replica_->set_fatal_handler([this](const Status& st) { fail(st); });
   replica_->start();
   ticker_ = std::thread([this] { tick_loop(); });
   last_progress_ms_ = mono_ms();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "config/config.h"
 #include "net/endpoint.h"
 #include "net/replica_client.h"
+#include "nodes/checkpoint.h"
 #include "nodes/rdb_apply.h"
 #include "nodes/stage_context.h"
 #include "pipeline/input_status.h"
@@ -33,7 +35,8 @@ class InputPipeline {
   struct Options {
     TargetCaps caps;
     std::shared_ptr<const CommandTable> target_commands;
-    bool force_full_sync = false;  // drop what is cached and checkpointed, start over
+    bool force_full_sync = false;                // drop what is cached and checkpointed, start over
+    std::vector<std::string> configured_inputs;  // every input of this process
   };
 
   InputPipeline(const Config& config, Cache* cache, Endpoint source,
@@ -61,6 +64,10 @@ class InputPipeline {
 
  private:
   Status plan_start();
+  // No checkpoint of our own: take over one left by an input that is no longer configured
+  // whose source this one's replication history continues (a failover to a promoted
+  // replica, which keeps the old replication id as its replid2).
+  Status adopt_checkpoint(std::optional<Checkpoint>* checkpoint);
   void on_batch_done(const Batch& batch, const WriteResult& result);
   void fail(const Status& st);
   void tick_loop();

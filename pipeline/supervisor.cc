@@ -108,6 +108,7 @@ Status Supervisor::start() {
   std::sort(sources.begin(), sources.end(), input_less);
   sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
   FERRY_RETURN_IF_ERROR(Cache::open(config_.channel, sources.size(), &cache_));
+  options_.configured_inputs = sources;
   cache_->reclaim_stale(std::set<std::string>(sources.begin(), sources.end()),
                         config_.channel.stale_checkpoint_duration);
   for (const std::string& addr : sources) {

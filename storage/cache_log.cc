@@ -1,6 +1,7 @@
 #include "storage/cache_log.h"
 
 #include <algorithm>
+#include <deque>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -15,7 +16,9 @@ constexpr int64_t kCheckpointSaveMs = 100;
 
 CacheLog::CacheLog(KvStore* kv, std::string input, CacheLogOptions options,
                    std::function<void()> on_write)
-    : kv_(kv), input_(std::move(input)), options_(options), on_write_(std::move(on_write)) {}
+    : kv_(kv), input_(std::move(input)), options_(options), on_write_(std::move(on_write)) {
+  persister_ = std::thread([this] { persist_loop(); });
+}
 
 Status CacheLog::load() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -45,6 +48,10 @@ Status CacheLog::load() {
                                      cache::data_prefix(input_, g.id, cache::kStream), &k, &v, &f));
     g.stream_end = f ? cache::data_key_pos(k) + v.size() : std::max(g.start_offset, g.stream_first);
     g.stream_end = std::max(g.stream_end, g.stream_first);
+  }
+  if (!meta_.gens.empty()) {
+    const cache::Generation& last = meta_.gens.back();
+    durable_ = Durable{true, last.id, last.rdb_bytes, last.stream_end};
   }
   FERRY_RETURN_IF_ERROR(kv_->get(cache::checkpoint_key(input_), &value, &found));
   cache::LocalCheckpoint cp;
@@ -115,6 +122,7 @@ bool CacheLog::resume_point(std::string* replid, uint64_t* offset) const {
 
 void CacheLog::read_rdb(uint32_t gen_id, uint64_t skip_until) {
   std::lock_guard<std::mutex> lock(mu_);
+  cursor_epoch_++;
   cursor_ = Cursor();
   cursor_.state = Cursor::State::kGenStart;
   cursor_.gen = gen_id;
@@ -123,6 +131,7 @@ void CacheLog::read_rdb(uint32_t gen_id, uint64_t skip_until) {
 
 void CacheLog::read_stream(uint32_t gen_id, uint64_t offset, int db) {
   std::lock_guard<std::mutex> lock(mu_);
+  cursor_epoch_++;
   cursor_ = Cursor();
   cursor_.state = Cursor::State::kStreamStart;
   cursor_.gen = gen_id;
@@ -132,6 +141,7 @@ void CacheLog::read_stream(uint32_t gen_id, uint64_t offset, int db) {
 
 void CacheLog::read_new_data(int db) {
   std::lock_guard<std::mutex> lock(mu_);
+  cursor_epoch_++;
   cursor_ = Cursor();
   cursor_.state = Cursor::State::kWaitNewGen;
   cursor_.gen = meta_.next_gen;
@@ -139,7 +149,11 @@ void CacheLog::read_new_data(int db) {
 }
 
 Status CacheLog::drop_all() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  // The persister's writes and this one must not interleave.
+  round_done_.wait(lock, [&] { return !writing_ || persister_exited_; });
+  staged_.clear();
+  staged_bytes_ = 0;
   KvStore::Batch b;
   std::string begin = cache::data_prefix(input_);
   std::string end = begin;
@@ -147,21 +161,42 @@ Status CacheLog::drop_all() {
   b.delete_range(begin, end);
   b.del(cache::checkpoint_key(input_));
   meta_.gens.clear();
-  meta_.updated_ms = wall_ms();
-  b.put(cache::meta_key(input_), cache::encode(meta_));
+  durable_ = Durable();
+  persist_meta(&b);
   applied_.reset();
+  applied_dirty_ = false;
   cursor_ = Cursor();
   cursor_.state = Cursor::State::kWaitNewGen;
   cursor_.gen = meta_.next_gen;
+  cursor_epoch_++;
   Status st = write(&b);
   kv_->compact(begin, end);
+  round_done_.notify_all();
   return st;
 }
 
-Status CacheLog::persist_meta(KvStore::Batch* batch) {
+void CacheLog::set_failure_handler(std::function<void(const Status&)> handler) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_failure_ = std::move(handler);
+}
+
+void CacheLog::report_failure(const Status& st) {
+  std::function<void(const Status&)> handler;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_) return;
+    failed_ = true;
+    closed_ = true;
+    handler = on_failure_;
+    round_done_.notify_all();
+  }
+  LOG_ERROR("input %s: local cache: %s", input_.c_str(), st.message().c_str());
+  if (handler) handler(st.with_context("local cache"));
+}
+
+void CacheLog::persist_meta(KvStore::Batch* batch) {
   meta_.updated_ms = wall_ms();
   batch->put(cache::meta_key(input_), cache::encode(meta_));
-  return Status::ok();
 }
 
 Status CacheLog::write(KvStore::Batch* batch) {
@@ -191,110 +226,240 @@ uint64_t CacheLog::cached_offset() const {
 
 bool CacheLog::has_room() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return used_locked() < options_.max_bytes / 10 * 9;
+  return used_locked() + staged_bytes_ < options_.max_bytes / 10 * 9;
 }
 
 SourceLog::Append CacheLog::append(SourceChunkPtr chunk) {
   using Kind = SourceChunk::Kind;
-  std::function<void()> listener;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) return Append::kClosed;
-    bool data = chunk->kind == Kind::kRdbData || chunk->kind == Kind::kStreamData;
-    if (data && used_locked() + chunk->data.size() > options_.max_bytes) {
-      gc_locked(false);
-      if (used_locked() + chunk->data.size() > options_.max_bytes) return Append::kFull;
-    }
-    KvStore::Batch b;
-    cache::Generation* g = current_gen();
-    switch (chunk->kind) {
-      case Kind::kRdbBegin: {
-        cache::Generation ng;
-        ng.id = meta_.next_gen++;
-        ng.replid = chunk->replid;
-        ng.start_offset = chunk->offset;
-        ng.rdb_size = chunk->rdb_size;
-        ng.stream_first = ng.stream_end = chunk->offset;
-        meta_.gens.push_back(ng);
-        persist_meta(&b);
-        break;
-      }
-      case Kind::kRdbData:
-        if (!g || g->rdb_complete || g->stream_only || chunk->offset != g->rdb_bytes) {
-          LOG_ERROR("input %s: cache: RDB bytes out of place (at %llu)", input_.c_str(),
-                    static_cast<unsigned long long>(chunk->offset));
-          return Append::kClosed;
-        }
-        b.put(cache::data_key(input_, g->id, cache::kRdb, chunk->offset), chunk->data);
-        g->rdb_bytes += chunk->data.size();
-        break;
-      case Kind::kRdbEnd:
-        if (g) g->rdb_complete = true;
-        persist_meta(&b);
-        break;
-      case Kind::kRdbAbort:
-        if (g) g->aborted = true;
-        persist_meta(&b);
-        break;
-      case Kind::kStreamBegin: {
-        bool usable = g && !g->aborted && (g->rdb_complete || g->stream_only);
-        if (!usable || chunk->offset != g->stream_end) {
-          // A stream that does not continue what is stored (a partial resync onto an empty
-          // or unusable cache) starts a generation of its own.
-          cache::Generation ng;
-          ng.id = meta_.next_gen++;
-          ng.replid = chunk->replid;
-          ng.start_offset = chunk->offset;
-          ng.stream_first = ng.stream_end = chunk->offset;
-          ng.stream_only = true;
-          meta_.gens.push_back(ng);
-        } else if (chunk->replid != g->replid_at(chunk->offset)) {
-          g->replids.emplace_back(chunk->offset, chunk->replid);
-        }
-        persist_meta(&b);
-        break;
-      }
-      case Kind::kStreamData:
-        if (!g || chunk->offset != g->stream_end) {
-          LOG_ERROR("input %s: cache: stream bytes out of place (at %llu)", input_.c_str(),
-                    static_cast<unsigned long long>(chunk->offset));
-          return Append::kClosed;
-        }
-        b.put(cache::data_key(input_, g->id, cache::kStream, chunk->offset), chunk->data);
-        g->stream_end += chunk->data.size();
-        break;
-    }
-    Status st = write(&b);
-    if (!st.is_ok()) {
-      LOG_ERROR("input %s: %s", input_.c_str(), st.message().c_str());
-      return Append::kClosed;
-    }
-    listener = listener_;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_) return Append::kClosed;
+  bool data = chunk->kind == Kind::kRdbData || chunk->kind == Kind::kStreamData;
+  if (chunk->kind == Kind::kRdbData && chunk->offset + chunk->data.size() > options_.max_bytes) {
+    return Append::kTooBig;  // this RDB alone exceeds the budget
   }
-  if (listener) listener();
+  auto over_budget = [&] {
+    return used_locked() + staged_bytes_ + chunk->data.size() > options_.max_bytes;
+  };
+  if (data && over_budget()) {
+    // Let the persister free what the applied position has passed, then look again.
+    gc_wanted_ = true;
+    if (!wait_round(lock) || closed_) return Append::kClosed;
+    if (over_budget()) return Append::kFull;
+  }
+  // The source link never waits on the disk, only on this staging memory.
+  round_done_.wait(lock, [&] { return closed_ || staged_bytes_ < kMaxStagedBytes; });
+  if (closed_) return Append::kClosed;
+  staged_bytes_ += chunk->bytes();
+  staged_.push_back(std::move(chunk));
+  work_ready_.notify_one();
   return Append::kOk;
 }
 
-bool CacheLog::read_chunk(const cache::Generation& g, char kind, uint64_t pos, uint64_t limit,
-                          std::string* out) {
+bool CacheLog::wait_round(std::unique_lock<std::mutex>& lock) {
+  uint64_t target = rounds_started_ + 1;
+  work_ready_.notify_one();
+  round_done_.wait(lock, [&] { return rounds_done_ >= target || persister_exited_ || failed_; });
+  return rounds_done_ >= target;
+}
+
+void CacheLog::persist_loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    auto has_work = [&] {
+      bool save_due = applied_dirty_ && mono_ms() - applied_saved_ms_ >= kCheckpointSaveMs;
+      return !staged_.empty() || gc_wanted_ || save_wanted_ || save_due;
+    };
+    work_ready_.wait_for(lock, std::chrono::milliseconds(kCheckpointSaveMs),
+                         [&] { return persister_stop_ || has_work(); });
+    if (failed_) break;
+    if (has_work() || (persister_stop_ && applied_dirty_)) {
+      if (persister_stop_) save_wanted_ = true;  // the last applied position, whatever its age
+      persist_round(lock);
+    } else if (persister_stop_) {
+      break;
+    }
+  }
+  persister_exited_ = true;
+  round_done_.notify_all();
+}
+
+void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
+  rounds_started_++;
+  // Group commit: what is staged goes in one write (of bounded size).
+  KvStore::Batch b;
+  uint64_t taken = 0;
+  bool in_order = true;
+  while (!staged_.empty() && (taken == 0 || taken < kMaxWriteBytes)) {
+    SourceChunkPtr c = std::move(staged_.front());
+    staged_.pop_front();
+    taken += c->bytes();
+    in_order = stage_into(*c, &b) && in_order;
+  }
+  Durable durable = durable_;
+  if (const cache::Generation* g = current_gen()) {
+    durable = Durable{true, g->id, g->rdb_bytes, g->stream_end};
+  }
+  std::vector<std::pair<std::string, std::string>> ranges;
+  uint64_t freed = 0;
+  if (gc_wanted_) {
+    freed = gc_locked(gc_force_, &b, &ranges);
+    gc_wanted_ = gc_force_ = false;
+  }
+  bool save =
+      save_wanted_ || (applied_dirty_ && mono_ms() - applied_saved_ms_ >= kCheckpointSaveMs);
+  save_wanted_ = false;
+  if (save && applied_dirty_) {
+    cache::LocalCheckpoint saved = *applied_;
+    saved.updated_ms = wall_ms();
+    b.put(cache::checkpoint_key(input_), cache::encode(saved));
+    applied_dirty_ = false;
+    applied_saved_ms_ = mono_ms();
+  }
+  // The I/O runs without the lock.
+  writing_ = true;
+  lock.unlock();
+  Status st = !b.empty() ? write(&b) : Status::ok();
+  if (st.is_ok()) {
+    for (const auto& [begin, end] : ranges)
+      kv_->compact(begin, end);
+  }
+  if (st.is_ok() && !in_order) st = Status::corruption("the source's data arrived out of order");
+  if (!st.is_ok()) report_failure(st);
+  lock.lock();
+  writing_ = false;
+  staged_bytes_ -= taken;
+  if (st.is_ok()) durable_ = durable;
+  last_gc_freed_ = freed;
+  rounds_done_++;
+  round_done_.notify_all();
+  if (freed > 0) {
+    LOG_INFO("input %s: cache GC freed %llu bytes", input_.c_str(),
+             static_cast<unsigned long long>(freed));
+  }
+  if (taken > 0) {
+    std::function<void()> listener = listener_;
+    lock.unlock();
+    if (listener) listener();
+    lock.lock();
+  }
+}
+
+bool CacheLog::stage_into(const SourceChunk& chunk, KvStore::Batch* b) {
+  using Kind = SourceChunk::Kind;
+  cache::Generation* g = current_gen();
+  bool meta_changed = false;
+  switch (chunk.kind) {
+    case Kind::kRdbBegin: {
+      cache::Generation ng;
+      ng.id = meta_.next_gen++;
+      ng.replid = chunk.replid;
+      ng.start_offset = chunk.offset;
+      ng.rdb_size = chunk.rdb_size;
+      ng.stream_first = ng.stream_end = chunk.offset;
+      meta_.gens.push_back(ng);
+      meta_changed = true;
+      break;
+    }
+    case Kind::kRdbData:
+      if (!g || g->rdb_complete || g->stream_only || chunk.offset != g->rdb_bytes) {
+        LOG_ERROR("input %s: cache: RDB bytes out of place (at %llu)", input_.c_str(),
+                  static_cast<unsigned long long>(chunk.offset));
+        return false;
+      }
+      b->put(cache::data_key(input_, g->id, cache::kRdb, chunk.offset), chunk.data);
+      g->rdb_bytes += chunk.data.size();
+      break;
+    case Kind::kRdbEnd:
+      if (g) g->rdb_complete = true;
+      meta_changed = true;
+      break;
+    case Kind::kRdbAbort:
+      if (g) g->aborted = true;
+      meta_changed = true;
+      break;
+    case Kind::kStreamBegin: {
+      bool usable = g && !g->aborted && (g->rdb_complete || g->stream_only);
+      if (!usable || chunk.offset != g->stream_end) {
+        // A stream that does not continue what is stored (a partial resync onto an empty
+        // or unusable cache) starts a generation of its own.
+        cache::Generation ng;
+        ng.id = meta_.next_gen++;
+        ng.replid = chunk.replid;
+        ng.start_offset = chunk.offset;
+        ng.stream_first = ng.stream_end = chunk.offset;
+        ng.stream_only = true;
+        meta_.gens.push_back(ng);
+      } else if (chunk.replid != g->replid_at(chunk.offset)) {
+        g->replids.emplace_back(chunk.offset, chunk.replid);
+      }
+      meta_changed = true;
+      break;
+    }
+    case Kind::kStreamData:
+      if (!g || chunk.offset != g->stream_end) {
+        LOG_ERROR("input %s: cache: stream bytes out of place (at %llu)", input_.c_str(),
+                  static_cast<unsigned long long>(chunk.offset));
+        return false;
+      }
+      b->put(cache::data_key(input_, g->id, cache::kStream, chunk.offset), chunk.data);
+      g->stream_end += chunk.data.size();
+      break;
+  }
+  if (meta_changed) persist_meta(b);
+  return true;
+}
+
+Status CacheLog::read_chunk(uint32_t gen_id, char kind, uint64_t pos, uint64_t limit,
+                            std::string* out) {
   std::string k, v;
   bool found = false;
-  Status st = kv_->floor(cache::data_key(input_, g.id, kind, pos),
-                         cache::data_prefix(input_, g.id, kind), &k, &v, &found);
-  if (!st.is_ok() || !found) return false;
-  uint64_t start = cache::data_key_pos(k);
-  if (start + v.size() <= pos) return false;
+  FERRY_RETURN_IF_ERROR(kv_->floor(cache::data_key(input_, gen_id, kind, pos),
+                                   cache::data_prefix(input_, gen_id, kind), &k, &v, &found));
+  uint64_t start = found ? cache::data_key_pos(k) : 0;
+  if (!found || start + v.size() <= pos) {
+    return Status::corruption("generation " + std::to_string(gen_id) + " lacks its " +
+                              (kind == cache::kRdb ? "RDB" : "stream") + " bytes at " +
+                              std::to_string(pos));
+  }
   uint64_t skip = pos - start;
   uint64_t n = std::min<uint64_t>({v.size() - skip, limit, kMaxReadChunk});
   out->assign(v.data() + skip, n);
-  return true;
+  return Status::ok();
+}
+
+uint64_t CacheLog::durable_rdb(const cache::Generation& g) const {
+  if (!durable_.valid || g.id > durable_.gen) return 0;
+  return g.id < durable_.gen ? g.rdb_bytes : std::min(g.rdb_bytes, durable_.rdb_bytes);
+}
+
+uint64_t CacheLog::durable_stream(const cache::Generation& g) const {
+  if (!durable_.valid || g.id > durable_.gen) return g.stream_first;
+  return g.id < durable_.gen ? g.stream_end : std::min(g.stream_end, durable_.stream_end);
 }
 
 bool CacheLog::try_read(SourceChunkPtr* out) {
   using Kind = SourceChunk::Kind;
   using State = Cursor::State;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (int guard = 0; guard < 8; guard++) {
+  std::unique_lock<std::mutex> lock(mu_);
+  // Reads a data chunk without the lock: only this thread moves the cursor forward, and GC
+  // never deletes at or after it. The owner may reset the cursor meanwhile (the epoch).
+  auto read_data = [&](uint32_t gen_id, char kind, uint64_t pos, uint64_t limit,
+                       SourceChunkPtr chunk) -> int {
+    uint64_t epoch = cursor_epoch_;
+    lock.unlock();
+    Status st = read_chunk(gen_id, kind, pos, limit, &chunk->data);
+    if (!st.is_ok()) {
+      report_failure(st);
+      lock.lock();
+      return 0;
+    }
+    lock.lock();
+    if (epoch != cursor_epoch_) return -1;  // the cursor moved: look again
+    cursor_.pos += chunk->data.size();
+    *out = std::move(chunk);
+    return 1;
+  };
+  for (int guard = 0; guard < 8 && !failed_; guard++) {
     if (cursor_.state == State::kWaitNewGen) {
       const cache::Generation* next = nullptr;
       for (const auto& g : meta_.gens) {
@@ -333,12 +498,12 @@ bool CacheLog::try_read(SourceChunkPtr* out) {
         return true;
       case State::kRdb:
         if (cursor_.pos < g->rdb_bytes && !g->rdb_dropped) {
+          if (cursor_.pos >= durable_rdb(*g)) return false;  // not written yet
           chunk->kind = Kind::kRdbData;
           chunk->offset = cursor_.pos;
-          if (!read_chunk(*g, cache::kRdb, cursor_.pos, UINT64_MAX, &chunk->data)) return false;
-          cursor_.pos += chunk->data.size();
-          *out = chunk;
-          return true;
+          int r = read_data(g->id, cache::kRdb, cursor_.pos, UINT64_MAX, chunk);
+          if (r < 0) continue;
+          return r > 0;
         }
         if (g->rdb_complete) {
           chunk->kind = Kind::kRdbEnd;
@@ -376,6 +541,7 @@ bool CacheLog::try_read(SourceChunkPtr* out) {
           return true;
         }
         if (cursor_.pos < g->stream_end) {
+          if (cursor_.pos >= durable_stream(*g)) return false;  // not written yet
           uint64_t limit = UINT64_MAX;
           for (const auto& [at, r] : g->replids) {
             if (at > cursor_.pos) {
@@ -385,10 +551,9 @@ bool CacheLog::try_read(SourceChunkPtr* out) {
           }
           chunk->kind = Kind::kStreamData;
           chunk->offset = cursor_.pos;
-          if (!read_chunk(*g, cache::kStream, cursor_.pos, limit, &chunk->data)) return false;
-          cursor_.pos += chunk->data.size();
-          *out = chunk;
-          return true;
+          int r = read_data(g->id, cache::kStream, cursor_.pos, limit, chunk);
+          if (r < 0) continue;
+          return r > 0;
         }
         // This stream ends here if a newer full sync exists.
         if (&meta_.gens.back() != g) {
@@ -407,7 +572,7 @@ bool CacheLog::try_read(SourceChunkPtr* out) {
 
 uint64_t CacheLog::unread_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
-  uint64_t n = 0;
+  uint64_t n = staged_bytes_;
   for (const auto& g : meta_.gens) {
     if (g.id < cursor_.gen) continue;
     if (g.id > cursor_.gen || cursor_.state == Cursor::State::kGenStart ||
@@ -434,47 +599,51 @@ void CacheLog::set_data_listener(std::function<void()> listener) {
 void CacheLog::close() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;
+  round_done_.notify_all();
+}
+
+CacheLog::~CacheLog() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    persister_stop_ = true;
+    work_ready_.notify_all();
+    round_done_.notify_all();
+  }
+  if (persister_.joinable()) persister_.join();
 }
 
 void CacheLog::set_applied(const cache::LocalCheckpoint& cp) {
   std::lock_guard<std::mutex> lock(mu_);
   applied_ = cp;
-  int64_t now = mono_ms();
-  if (now - applied_saved_ms_ < kCheckpointSaveMs) return;
-  applied_saved_ms_ = now;
-  cache::LocalCheckpoint saved = cp;
-  saved.updated_ms = wall_ms();
-  KvStore::Batch b;
-  b.put(cache::checkpoint_key(input_), cache::encode(saved));
-  write(&b);
+  applied_dirty_ = true;
+  if (mono_ms() - applied_saved_ms_ >= kCheckpointSaveMs) work_ready_.notify_one();
 }
 
 void CacheLog::save_applied() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!applied_) return;
-  cache::LocalCheckpoint saved = *applied_;
-  saved.updated_ms = wall_ms();
-  KvStore::Batch b;
-  b.put(cache::checkpoint_key(input_), cache::encode(saved));
-  write(&b);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!applied_dirty_) return;
+  save_wanted_ = true;
+  wait_round(lock);
 }
 
 uint64_t CacheLog::gc(bool force) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return gc_locked(force);
+  std::unique_lock<std::mutex> lock(mu_);
+  gc_wanted_ = true;
+  gc_force_ = gc_force_ || force;
+  return wait_round(lock) ? last_gc_freed_ : 0;
 }
 
-uint64_t CacheLog::gc_locked(bool force) {
+uint64_t CacheLog::gc_locked(bool force, KvStore::Batch* b,
+                             std::vector<std::pair<std::string, std::string>>* ranges) {
   if (!applied_) return 0;
   uint64_t used = used_locked();
   if (!force && used + options_.gc_unit <= options_.max_bytes) return 0;
   const cache::LocalCheckpoint a = *applied_;
-  KvStore::Batch b;
   uint64_t freed = 0;
-  std::vector<std::pair<std::string, std::string>> ranges;
   auto drop = [&](const std::string& begin, const std::string& end) {
-    b.delete_range(begin, end);
-    ranges.emplace_back(begin, end);
+    b->delete_range(begin, end);
+    ranges->emplace_back(begin, end);
   };
   // Whole generations the applied position has left behind.
   std::vector<cache::Generation> keep;
@@ -492,7 +661,7 @@ uint64_t CacheLog::gc_locked(bool force) {
              cache::data_key(input_, g.id, cache::kRdb, UINT64_MAX));
       }
       g.rdb_dropped = true;
-      // Stream chunks that end at or before the applied offset.
+      // Stream chunks that end at or before the applied offset (all applied, so written).
       std::string k, v;
       bool f = false;
       kv_->floor(cache::data_key(input_, g.id, cache::kStream, a.offset),
@@ -512,14 +681,7 @@ uint64_t CacheLog::gc_locked(bool force) {
   }
   if (freed == 0) return 0;
   meta_.gens = keep;
-  persist_meta(&b);
-  if (!write(&b).is_ok()) return 0;
-  for (const auto& [begin, end] : ranges)
-    kv_->compact(begin, end);
-  if (freed > 0) {
-    LOG_INFO("input %s: cache GC freed %llu bytes", input_.c_str(),
-             static_cast<unsigned long long>(freed));
-  }
+  persist_meta(b);
   return freed;
 }
 

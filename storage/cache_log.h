@@ -5,15 +5,23 @@
 // here as the local checkpoint) has passed it and the budget asks for room; what is still
 // needed is never deleted: when only needed data fills the budget, append() says kFull.
 //
-// Thread-safety: append() from the writer thread, try_read() from the graph, the rest from
-// the owner; all under one mutex.
+// Threads: append() from the replica client, try_read() from the graph, the rest from the
+// owner. One persister thread does every write to the store (source data, GC, the applied
+// position) in order, without holding the mutex during the I/O, so neither the source link
+// nor the graph ever waits on the disk — only on bounded staging memory. The reader sees
+// only data that is durable in the store.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "storage/cache_format.h"
@@ -32,6 +40,10 @@ class CacheLog : public SourceLog {
  public:
   CacheLog(KvStore* kv, std::string input, CacheLogOptions options,
            std::function<void()> on_write = nullptr);
+  // Writes what is still staged, then stops the persister.
+  ~CacheLog() override;
+  CacheLog(const CacheLog&) = delete;
+  CacheLog& operator=(const CacheLog&) = delete;
 
   // Reads the input's generations from the store.
   Status load();
@@ -58,11 +70,14 @@ class CacheLog : public SourceLog {
   void read_new_data(int db = -1);
   // Forgets everything stored for this input (forced full sync).
   Status drop_all();
+  // Called once if the store fails (a write or a read of data it should hold).
+  void set_failure_handler(std::function<void(const Status&)> handler);
 
   // --- Progress and GC -----------------------------------------------------------------------
-  // The applied position moved (mirrored locally; bounds what GC may delete).
+  // The applied position moved (mirrored locally; bounds what GC may delete). It is saved
+  // every 100 ms at most.
   void set_applied(const cache::LocalCheckpoint& cp);
-  // Writes the last applied position now (it is otherwise saved at most every 100 ms).
+  // Writes the last applied position now, and waits for it.
   void save_applied();
   // Deletes what the applied position has passed. Without `force`, only when the budget is
   // exceeded and at least one GC unit can be freed. Returns the bytes freed.
@@ -90,15 +105,33 @@ class CacheLog : public SourceLog {
     std::string replid;  // replication id last announced to the reader
   };
 
+  // Where the reader may read up to: what the persister has written.
+  struct Durable {
+    bool valid = false;
+    uint32_t gen = 0;
+    uint64_t rdb_bytes = 0;
+    uint64_t stream_end = 0;
+  };
+
+  // The persister thread's loop, and one round of it (called and returning with `lock`).
+  void persist_loop();
+  void persist_round(std::unique_lock<std::mutex>& lock);
+  // Runs a request through the persister and waits for it (false: the persister is gone).
+  bool wait_round(std::unique_lock<std::mutex>& lock);
+  bool stage_into(const SourceChunk& chunk, KvStore::Batch* batch);
   cache::Generation* gen(uint32_t id);
   const cache::Generation* gen(uint32_t id) const;
   cache::Generation* current_gen();
-  Status persist_meta(KvStore::Batch* batch);
+  void persist_meta(KvStore::Batch* batch);
   Status write(KvStore::Batch* batch);
+  void report_failure(const Status& st);
   uint64_t used_locked() const;
-  uint64_t gc_locked(bool force);
-  bool read_chunk(const cache::Generation& g, char kind, uint64_t pos, uint64_t limit,
-                  std::string* out);
+  // Drops what the applied position has passed, into `batch`; `ranges` get compacted after.
+  uint64_t gc_locked(bool force, KvStore::Batch* batch,
+                     std::vector<std::pair<std::string, std::string>>* ranges);
+  uint64_t durable_rdb(const cache::Generation& g) const;
+  uint64_t durable_stream(const cache::Generation& g) const;
+  Status read_chunk(uint32_t gen, char kind, uint64_t pos, uint64_t limit, std::string* out);
 
   KvStore* kv_;
   const std::string input_;
@@ -106,11 +139,34 @@ class CacheLog : public SourceLog {
   std::function<void()> on_write_;
   mutable std::mutex mu_;
   cache::InputMeta meta_;
+  Durable durable_;
   Cursor cursor_;
+  uint64_t cursor_epoch_ = 0;  // bumped when the owner moves the cursor
   std::optional<cache::LocalCheckpoint> applied_;
+  bool applied_dirty_ = false;
   int64_t applied_saved_ms_ = 0;
   bool closed_ = false;
+  bool failed_ = false;
   std::function<void()> listener_;
+  std::function<void(const Status&)> on_failure_;
+
+  static constexpr uint64_t kMaxStagedBytes = 8ull << 20;
+  static constexpr uint64_t kMaxWriteBytes = 2ull << 20;  // per group commit
+  std::deque<SourceChunkPtr> staged_;                     // appended, not yet written
+  uint64_t staged_bytes_ = 0;
+  // Requests to the persister, served by the first round that starts after them.
+  bool gc_wanted_ = false;
+  bool gc_force_ = false;
+  bool save_wanted_ = false;
+  uint64_t rounds_started_ = 0;
+  uint64_t rounds_done_ = 0;
+  uint64_t last_gc_freed_ = 0;
+  bool writing_ = false;
+  std::condition_variable work_ready_;  // wakes the persister
+  std::condition_variable round_done_;  // wakes whoever waits on it
+  bool persister_stop_ = false;
+  bool persister_exited_ = false;
+  std::thread persister_;
 };
 
 }  // namespace ferry

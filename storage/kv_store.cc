@@ -39,6 +39,9 @@ void KvStore::Batch::delete_range(std::string_view b, std::string_view e) {
 size_t KvStore::Batch::size() const {
   return impl_->wb.GetDataSize();
 }
+bool KvStore::Batch::empty() const {
+  return impl_->wb.Count() == 0;
+}
 
 struct KvStore::Impl {
   std::unique_ptr<rocksdb::DB> db;

@@ -32,6 +32,7 @@ class KvStore {
     // Deletes every key in [begin, end).
     void delete_range(std::string_view begin, std::string_view end);
     size_t size() const;
+    bool empty() const;
 
    private:
     friend class KvStore;

@@ -36,12 +36,13 @@ using SourceChunkPtr = std::shared_ptr<SourceChunk>;
 
 class SourceLog {
  public:
-  enum class Append { kOk, kFull, kClosed };
+  enum class Append { kOk, kFull, kTooBig, kClosed };
 
   virtual ~SourceLog() = default;
 
   // Writer side. Appends in order. kFull: the log's budget is spent by data still needed;
-  // the writer should let go of its source until has_room(). kClosed: the log is closed.
+  // the writer should let go of its source until has_room(). kTooBig: an RDB larger than
+  // the whole budget; waiting cannot help. kClosed: the log is closed.
   virtual Append append(SourceChunkPtr chunk) = 0;
   virtual bool has_room() const = 0;
 

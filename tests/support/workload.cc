@@ -49,7 +49,9 @@ void Workload::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string Workload::error() const { return failed_ ? error_ : std::string(); }
+std::string Workload::error() const {
+  return failed_ ? error_ : std::string();
+}
 
 void Workload::run(Endpoint server, Options o) {
   RedisClient c;
@@ -71,7 +73,7 @@ void Workload::run(Endpoint server, Options o) {
     if (pick(50) == 0) v += std::string(2000 + pick(5000), 'x');
     return v;
   };
-  int db = 0;
+  int db = o.first_db;
   Reply r;
   auto run_cmd = [&](const std::vector<std::string>& argv) {
     Status st = c.command(argv, &r);
@@ -87,9 +89,10 @@ void Workload::run(Endpoint server, Options o) {
     return true;
   };
   int64_t far_future = 4102444800000LL;  // 2100-01-01: nothing expires during a test
+  if (o.first_db != 0) run_cmd({"SELECT", std::to_string(o.first_db)});
   while (!stop_) {
     if (pick(200) == 0) {
-      db = pick(o.dbs);
+      db = o.first_db + pick(o.dbs);
       run_cmd({"SELECT", std::to_string(db)});
     }
     switch (pick(22)) {
@@ -190,14 +193,15 @@ void Workload::run(Endpoint server, Options o) {
         break;
       case 20:
         run_cmd({pick(2) ? "DEL" : "UNLINK", key(pick(2) ? "str" : "list")});
-        if (o.flushdb && pick(400) == 0 && db == o.dbs - 1) run_cmd({"FLUSHDB"});
+        if (o.flushdb && pick(400) == 0 && db == o.first_db + o.dbs - 1) run_cmd({"FLUSHDB"});
         break;
       case 21:
-        if (o.big_keys && db == 0) {
+        if (o.big_keys && db == 0 && o.first_db == 0) {
           int i = pick(100000) + 1;
           switch (pick(4)) {
             case 0:
-              run_cmd({"ZADD", "big:zset", std::to_string(pick(1000000)), "member:" + std::to_string(i)});
+              run_cmd({"ZADD", "big:zset", std::to_string(pick(1000000)),
+                       "member:" + std::to_string(i)});
               break;
             case 1:
               run_cmd({"HSET", "big:hash", "field:" + std::to_string(i), value()});

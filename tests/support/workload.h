@@ -19,7 +19,8 @@ class Workload {
  public:
   struct Options {
     uint32_t seed = 1;
-    int dbs = 4;           // writes go to DBs 0 .. dbs-1
+    int dbs = 4;  // writes go to DBs first_db .. first_db+dbs-1
+    int first_db = 0;
     int keys = 2000;       // distinct keys per type and DB
     bool flushdb = true;   // now and then FLUSHDB the last DB
     bool big_keys = true;  // also grow the 100k-element keys made by load_big_keys()

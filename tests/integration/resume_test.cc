@@ -1,0 +1,278 @@
+// Stops of every kind, with the local cache and the checkpoint in the target: ferry resumes
+// where the target stopped, without a new full sync, applying nothing twice.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "tests/support/ferry_process.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/sync_checks.h"
+#include "tests/support/workload.h"
+
+namespace ferry::test {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(milliseconds(ms));
+}
+
+void expect_equal_data(RedisServer& source, RedisServer& target, int timeout_s = 60) {
+  std::string detail;
+  EXPECT_TRUE(wait_same_digest(source, target, seconds(timeout_s), &detail)) << detail;
+  EXPECT_EQ(compare_beyond_digest(source, target), "");
+}
+
+TEST(Resume, KillNineTenTimesAppliesEverythingExactlyOnce) {
+  RedisServer source, target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(target.start());
+  ASSERT_TRUE(Workload::prepare(source.endpoint()));
+  source.cmd({"DEBUG", "POPULATE", "200000", "base", "32"});
+  Workload writer;
+  Workload::Options wo;
+  wo.seed = 33;
+  writer.start(source.endpoint(), wo);
+
+  FerryProcess ferry;
+  const std::string config = FerryProcess::config({source.address()}, target.address());
+  ASSERT_TRUE(ferry.start(config));
+  // The RDB must be in the cache: a kill while it is still arriving needs a new full sync.
+  ASSERT_TRUE(ferry.wait_for_log("RDB received", seconds(60))) << ferry.log();
+  std::mt19937 rng(7);
+  int killed_during_full_sync = 0;
+  for (int i = 0; i < 10; i++) {
+    sleep_ms(150 + static_cast<int>(rng() % 1200));
+    if (ferry.log().find("full sync applied") == std::string::npos) killed_during_full_sync++;
+    ferry.kill();
+    ASSERT_TRUE(ferry.start(config));
+  }
+  sleep_ms(1500);
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  expect_equal_data(source, target);
+  EXPECT_EQ(source.info_int("stats", "sync_full"), 1) << ferry.log();
+  EXPECT_GE(killed_during_full_sync, 1) << "no kill landed during the full sync";
+  EXPECT_NE(ferry.log().find("replaying the local cache"), std::string::npos);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+TEST(Resume, FrozenTargetNeverCostsTheSourceLink) {
+  RedisServer source, target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(target.start());
+  ASSERT_TRUE(Workload::prepare(source.endpoint()));
+  FerryProcess ferry;
+  ASSERT_TRUE(ferry.start(FerryProcess::config({source.address()}, target.address())));
+  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  // A replica that falls 4 MiB behind is dropped at once from now on: far less than the
+  // ~100 MB the source writes while the target is frozen, so ferry must keep reading; a
+  // little more than a scheduling hiccup on a loaded 2-core machine.
+  source.cmd({"CONFIG", "SET", "client-output-buffer-limit", "replica 4mb 4mb 0"});
+  Workload writer;
+  Workload::Options wo;
+  wo.seed = 44;
+  writer.start(source.endpoint(), wo);
+  sleep_ms(1000);
+  target.freeze();
+  sleep_ms(30000);
+  target.unfreeze();
+  sleep_ms(1000);
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  expect_equal_data(source, target, 120);
+  EXPECT_EQ(source.info_int("stats", "sync_full"), 1);
+  EXPECT_EQ(ferry.log().find("link lost"), std::string::npos) << ferry.log() << source.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+TEST(Resume, SourceFailoverContinuesWithoutAFullSync) {
+  RedisServer source, replica, target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(replica.start());
+  ASSERT_TRUE(target.start());
+  ASSERT_TRUE(Workload::prepare(source.endpoint()));
+  replica.cmd({"REPLICAOF", "127.0.0.1", std::to_string(source.port())});
+  FerryProcess ferry;
+  ASSERT_TRUE(ferry.start(FerryProcess::config({source.address()}, target.address())));
+  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  Workload writer;
+  Workload::Options wo;
+  wo.seed = 55;
+  wo.big_keys = false;
+  writer.start(source.endpoint(), wo);
+  sleep_ms(2000);
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  // Let the replica and ferry catch up, then promote the replica.
+  for (int i = 0; i < 200; i++) {
+    if (replica.info_int("replication", "master_repl_offset") ==
+        source.info_int("replication", "master_repl_offset")) {
+      break;
+    }
+    sleep_ms(50);
+  }
+  expect_equal_data(source, target);
+  ASSERT_EQ(ferry.stop(), 0) << ferry.output();
+  replica.cmd({"REPLICAOF", "NO", "ONE"});
+  // Point ferry at the promoted replica.
+  ASSERT_TRUE(ferry.start(FerryProcess::config({replica.address()}, target.address())));
+  Workload writer2;
+  wo.seed = 56;
+  writer2.start(replica.endpoint(), wo);
+  sleep_ms(2000);
+  writer2.stop();
+  ASSERT_EQ(writer2.error(), "");
+  expect_equal_data(replica, target);
+  EXPECT_EQ(replica.info_int("stats", "sync_full"), 0) << ferry.log();
+  EXPECT_GE(replica.info_int("stats", "sync_partial_ok"), 1);
+  EXPECT_NE(ferry.log().find("taking over the checkpoint"), std::string::npos) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+TEST(Resume, WritesInDb5StayInDb5AcrossAKill) {
+  RedisServer source, target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(target.start());
+  ASSERT_TRUE(Workload::prepare(source.endpoint()));
+  FerryProcess ferry;
+  const std::string config = FerryProcess::config({source.address()}, target.address());
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  Workload writer;
+  Workload::Options wo;
+  wo.seed = 66;
+  wo.first_db = 5;
+  wo.dbs = 1;
+  wo.flushdb = false;
+  wo.big_keys = false;
+  writer.start(source.endpoint(), wo);
+  sleep_ms(1500);
+  ferry.kill();
+  sleep_ms(500);
+  ASSERT_TRUE(ferry.start(config));
+  sleep_ms(1500);
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  expect_equal_data(source, target);
+  source.cmd({"SELECT", "5"});
+  target.cmd({"SELECT", "5"});
+  EXPECT_GT(target.cmd({"DBSIZE"}).integer, 100);
+  EXPECT_EQ(target.cmd({"DBSIZE"}).integer, source.cmd({"DBSIZE"}).integer);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+uint64_t dir_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& f : fs::recursive_directory_iterator(dir, ec)) {
+    if (f.is_regular_file(ec)) total += f.file_size(ec);
+  }
+  return total;
+}
+
+TEST(Resume, CacheGcReclaimsOldDataButNeverWhatIsNeeded) {
+  RedisServer source, target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(target.start());
+  ASSERT_TRUE(Workload::prepare(source.endpoint()));
+  FerryProcess ferry;
+  std::string config = FerryProcess::config({source.address()}, target.address());
+  config += "channel:\n  storer:\n    dirPath: " + ferry.dir() +
+            "/cache\n    maxSize: 8mb\n    logSize: 1mb\n";
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  Workload writer;
+  Workload::Options wo;
+  wo.seed = 77;
+  wo.big_keys = false;
+  writer.start(source.endpoint(), wo);
+  // Far more than 8 MB goes through the cache.
+  sleep_ms(8000);
+  EXPECT_NE(ferry.log().find("cache GC freed"), std::string::npos) << ferry.log();
+  EXPECT_LT(dir_bytes(ferry.dir() + "/cache"), 40ull << 20);
+  // With the target frozen, nothing may be reclaimed: the cache fills and the source link
+  // is let go, then resumed from the source's backlog.
+  target.freeze();
+  bool filled = ferry.wait_for_log("the local cache is full", seconds(60));
+  target.unfreeze();
+  EXPECT_TRUE(filled) << ferry.log();
+  sleep_ms(1000);
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  expect_equal_data(source, target, 120);
+  EXPECT_EQ(source.info_int("stats", "sync_full"), 1);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+TEST(Resume, TornCacheTailIsCutAndRecovered) {
+  RedisServer source, target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(target.start());
+  ASSERT_TRUE(Workload::prepare(source.endpoint()));
+  FerryProcess ferry;
+  const std::string config = FerryProcess::config({source.address()}, target.address());
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  Workload writer;
+  Workload::Options wo;
+  wo.seed = 88;
+  wo.big_keys = false;
+  writer.start(source.endpoint(), wo);
+  sleep_ms(1500);
+  ferry.kill();
+  // Damage the newest write-ahead log: cut it and garble what is left of its end.
+  std::string newest;
+  fs::file_time_type newest_time;
+  for (const auto& f : fs::directory_iterator(ferry.dir() + "/cache")) {
+    if (f.path().extension() == ".log" && (newest.empty() || f.last_write_time() > newest_time)) {
+      newest = f.path().string();
+      newest_time = f.last_write_time();
+    }
+  }
+  ASSERT_FALSE(newest.empty());
+  uint64_t size = fs::file_size(newest);
+  ASSERT_GT(size, 200u);
+  fs::resize_file(newest, size - 100);
+  {
+    std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 150));
+    f.write("garbage-garbage-garbage", 23);
+  }
+  ASSERT_TRUE(ferry.start(config));
+  sleep_ms(1500);
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  expect_equal_data(source, target);
+  EXPECT_EQ(source.info_int("stats", "sync_full"), 1) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+}  // namespace
+}  // namespace ferry::test
+
+namespace ferry::test {
+namespace {
+
+TEST(Resume, AnRdbBiggerThanTheCacheIsAClearError) {
+  RedisServer source, target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(target.start());
+  source.cmd({"DEBUG", "POPULATE", "100000", "k", "64"});
+  FerryProcess ferry;
+  std::string config = FerryProcess::config({source.address()}, target.address());
+  config += "channel:\n  storer:\n    dirPath: " + ferry.dir() + "/cache\n    maxSize: 1mb\n";
+  ASSERT_TRUE(ferry.start(config));
+  EXPECT_EQ(ferry.wait_exit(std::chrono::seconds(30)), 1) << ferry.output();
+  EXPECT_NE(ferry.output().find("channel.storer.maxSize"), std::string::npos) << ferry.output();
+}
+
+}  // namespace
+}  // namespace ferry::test
