@@ -1,6 +1,7 @@
 #include "pipeline/supervisor.h"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "common/log.h"
@@ -126,58 +127,82 @@ Status Supervisor::start_input(const Endpoint& source, bool full_sync) {
                                            std::vector<Endpoint>{target_}, o);
   FERRY_RETURN_IF_ERROR(p->start());
   LOG_INFO("input %s: syncing into %s", p->name().c_str(), target_.to_string().c_str());
+  std::lock_guard<std::mutex> lock(mu_);
   auto pos = std::lower_bound(pipelines_.begin(), pipelines_.end(), p,
                               [](auto& a, auto& b) { return input_less(a->name(), b->name()); });
   pipelines_.insert(pos, std::move(p));
   return Status::ok();
 }
 
+std::unique_ptr<InputPipeline> Supervisor::take_input(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find_if(pipelines_.begin(), pipelines_.end(),
+                         [&](auto& p) { return p->name() == name; });
+  if (it == pipelines_.end()) return nullptr;
+  std::unique_ptr<InputPipeline> p = std::move(*it);
+  pipelines_.erase(it);
+  return p;
+}
+
 Status Supervisor::full_sync(const std::vector<std::string>& inputs, bool flushdb) {
-  for (const auto& n : inputs) {
-    if (!find(n)) return Status::invalid_argument("no input named '" + n + "'");
+  std::lock_guard<std::mutex> control(control_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    FERRY_RETURN_IF_ERROR(check_names(inputs));
+    if (flushdb && pipelines_.size() != 1) {
+      // Several sources share one standalone target: emptying it for some would erase the
+      // data of the others.
+      return Status::invalid_argument(
+          "flushdb needs the inputs to map one to one onto target nodes, but the target " +
+          target_.to_string() + " receives " + std::to_string(pipelines_.size()) + " inputs");
+    }
   }
-  if (flushdb && inputs.size() != pipelines_.size()) {
-    // Several sources share one standalone target: flushing it for some would erase the
-    // data of the others.
-    return Status::invalid_argument(
-        "flushdb needs the listed inputs to map one to one onto target nodes, but the target " +
-        target_.to_string() + " receives " + std::to_string(pipelines_.size()) + " inputs");
-  }
   for (const auto& n : inputs) {
-    InputPipeline* p = find(n);
     Endpoint ep;
     FERRY_RETURN_IF_ERROR(Endpoint::parse(n, &ep));
-    p->stop(std::chrono::steady_clock::now());
-    pipelines_.erase(
-        std::find_if(pipelines_.begin(), pipelines_.end(), [&](auto& x) { return x.get() == p; }));
+    // The old pipeline goes entirely (its cache log too) before the new one opens the cache.
+    if (std::unique_ptr<InputPipeline> old = take_input(n)) {
+      old->stop(std::chrono::steady_clock::now());
+    }
     RedisClient c;
-    FERRY_RETURN_IF_ERROR(c.connect(
+    Status st = c.connect(
         target_, Credentials{config_.output.redis.user_name, config_.output.redis.password},
-        std::chrono::seconds(5)));
-    FERRY_RETURN_IF_ERROR(c.checked({"SELECT", "0"}));
-    FERRY_RETURN_IF_ERROR(c.checked({"DEL", checkpoint_key(n)}));
-    if (flushdb) {
+        std::chrono::seconds(5));
+    if (st.is_ok()) st = c.checked({"SELECT", "0"});
+    if (st.is_ok()) st = c.checked({"DEL", checkpoint_key(n)});
+    if (st.is_ok() && flushdb) {
       const ReplayConfig& r = config_.output.replay;
       if (r.has_db_mapping()) {
         std::set<int> dbs;
         for (int d = 0; d < 16; d++)
           dbs.insert(r.map_db(d));
         for (int d : dbs) {
-          FERRY_RETURN_IF_ERROR(c.checked({"SELECT", std::to_string(d)}));
-          FERRY_RETURN_IF_ERROR(c.checked({"FLUSHDB"}));
+          if (st.is_ok()) st = c.checked({"SELECT", std::to_string(d)});
+          if (st.is_ok()) st = c.checked({"FLUSHDB"});
         }
       } else {
-        FERRY_RETURN_IF_ERROR(c.checked({"FLUSHALL"}));
+        st = c.checked({"FLUSHALL"});
       }
-      LOG_INFO("input %s: target %s emptied for the full sync", n.c_str(),
-               target_.to_string().c_str());
+      if (st.is_ok()) {
+        LOG_INFO("input %s: target %s emptied for the full sync", n.c_str(),
+                 target_.to_string().c_str());
+      }
     }
-    FERRY_RETURN_IF_ERROR(start_input(ep, true));
+    if (!st.is_ok()) {
+      // The input starts again anyway (with a full sync): better than leaving it stopped.
+      LOG_ERROR("input %s: preparing the target for the full sync: %s", n.c_str(),
+                st.message().c_str());
+    }
+    Status started = start_input(ep, true);
+    if (!started.is_ok()) return started.with_context("input " + n);
+    if (!st.is_ok()) return st.with_context("input " + n + ": preparing the target");
   }
   return Status::ok();
 }
 
 uint64_t Supervisor::gc() {
+  std::lock_guard<std::mutex> control(control_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   uint64_t freed = 0;
   for (auto& p : pipelines_)
     freed += p->gc(true);
@@ -195,6 +220,7 @@ void Supervisor::run(const std::atomic<bool>* stop) {
     if (!fatal_reason().empty()) return;
     if (std::chrono::steady_clock::now() >= next_report) {
       next_report += kProgressPeriod;
+      std::lock_guard<std::mutex> lock(mu_);
       for (auto& p : pipelines_) {
         if (p->fatal_error().empty()) LOG_INFO("%s", p->progress_line().c_str());
       }
@@ -203,15 +229,21 @@ void Supervisor::run(const std::atomic<bool>* stop) {
 }
 
 bool Supervisor::shutdown() {
+  std::lock_guard<std::mutex> control(control_mu_);
   auto deadline = std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout;
+  std::vector<std::unique_ptr<InputPipeline>> stopping;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping.swap(pipelines_);
+  }
   bool all = true;
-  for (auto& p : pipelines_)
+  for (auto& p : stopping)
     all &= p->stop(deadline);
-  pipelines_.clear();
   return all;
 }
 
 std::string Supervisor::fatal_reason() const {
+  std::lock_guard<std::mutex> lock(mu_);
   if (pipelines_.empty()) return "";
   std::string reason;
   for (const auto& p : pipelines_) {
@@ -223,6 +255,7 @@ std::string Supervisor::fatal_reason() const {
 }
 
 std::vector<InputStatus> Supervisor::inputs() const {
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<InputStatus> out;
   for (const auto& p : pipelines_)
     out.push_back(p->status());
@@ -236,18 +269,26 @@ InputPipeline* Supervisor::find(const std::string& name) const {
   return nullptr;
 }
 
-Status Supervisor::pause(const std::vector<std::string>& inputs) {
+Status Supervisor::check_names(const std::vector<std::string>& inputs) const {
+  if (inputs.empty()) return Status::invalid_argument("no input named");
   for (const auto& n : inputs) {
     if (!find(n)) return Status::invalid_argument("no input named '" + n + "'");
   }
+  return Status::ok();
+}
+
+Status Supervisor::pause(const std::vector<std::string>& inputs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FERRY_RETURN_IF_ERROR(check_names(inputs));
   for (const auto& n : inputs)
     find(n)->pause();
   return Status::ok();
 }
 
 Status Supervisor::resume(const std::vector<std::string>& inputs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FERRY_RETURN_IF_ERROR(check_names(inputs));
   for (const auto& n : inputs) {
-    if (!find(n)) return Status::invalid_argument("no input named '" + n + "'");
     if (find(n)->status().state != InputState::kPause) {
       return Status::aborted("input '" + n + "' is not paused");
     }

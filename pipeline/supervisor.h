@@ -2,11 +2,15 @@
 // (its version, hence which RESTORE payloads it takes), starts one pipeline per source
 // node, reports progress every few seconds, and stops them all gracefully. It implements
 // the control interface the REST API uses.
+//
+// Thread-safety: every public method may be called from any thread. Control operations
+// (full sync, GC, shutdown) run one at a time; status reads never wait for them.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,13 +45,20 @@ class Supervisor : public Control {
   uint64_t gc() override;
 
  private:
+  // Call with mu_ held.
   InputPipeline* find(const std::string& name) const;
+  Status check_names(const std::vector<std::string>& inputs) const;
+  // Builds and starts one input's pipeline and adds it (takes mu_).
   Status start_input(const Endpoint& source, bool full_sync);
+  // Removes one input's pipeline, if any, and returns it (takes mu_).
+  std::unique_ptr<InputPipeline> take_input(const std::string& name);
 
   const Config& config_;
   Endpoint target_;
   InputPipeline::Options options_;
   std::unique_ptr<Cache> cache_;
+  std::mutex control_mu_;  // one control operation at a time
+  mutable std::mutex mu_;  // guards pipelines_
   std::vector<std::unique_ptr<InputPipeline>> pipelines_;
 };
 
