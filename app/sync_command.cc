@@ -26,6 +26,16 @@ Status init_logging(const LogConfig& lc) {
 }  // namespace
 
 int run_sync(const std::string& config_path) {
+  // Signals go to one place: block them in every thread (all created after this point)
+  // and wait for them on a dedicated thread. A signal that comes during start-up stays
+  // pending until then.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   Config config;
   Status st = load_config_file(config_path, &config);
   if (!st.is_ok()) {
@@ -40,14 +50,6 @@ int run_sync(const std::string& config_path) {
   for (const std::string& w : config.warnings)
     LOG_WARN("%s", w.c_str());
 
-  // Signals go to one place: block them in every thread (all created after this point)
-  // and wait for them on a dedicated thread.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   std::atomic<bool> stop{false};
   std::atomic<bool> done{false};

@@ -255,12 +255,6 @@ TEST(Resume, TornCacheTailIsCutAndRecovered) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
 }
 
-}  // namespace
-}  // namespace ferry::test
-
-namespace ferry::test {
-namespace {
-
 TEST(Resume, AnRdbBiggerThanTheCacheIsAClearError) {
   RedisServer source, target;
   ASSERT_TRUE(source.start());
@@ -272,6 +266,73 @@ TEST(Resume, AnRdbBiggerThanTheCacheIsAClearError) {
   ASSERT_TRUE(ferry.start(config));
   EXPECT_EQ(ferry.wait_exit(std::chrono::seconds(30)), 1) << ferry.output();
   EXPECT_NE(ferry.output().find("channel.storer.maxSize"), std::string::npos) << ferry.output();
+}
+
+// A FLUSHALL replicated from the source empties the target but not ferry's checkpoint (it is
+// rewritten in the same transaction, or right after on the same connection): a kill after it
+// still resumes without a full sync.
+class FlushallTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(FlushallTest, ReplicatedFlushallKeepsTheCheckpoint) {
+  const bool transaction = GetParam();
+  RedisServer source, target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(target.start());
+  source.cmd({"DEBUG", "POPULATE", "3000", "k", "16"});
+  FerryProcess ferry;
+  const std::string config = FerryProcess::config(
+      {source.address()}, target.address(),
+      std::string("    replayTransaction: ") + (transaction ? "true" : "false") + "\n");
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  source.cmd({"FLUSHALL"});
+  for (int i = 0; i < 100; i++)
+    source.cmd({"RPUSH", "after-flush", std::to_string(i)});
+  expect_equal_data(source, target);
+  const std::string ckpt = "ferry-checkpoint:" + source.address();
+  target.cmd({"SELECT", "0"});
+  EXPECT_EQ(target.cmd({"HEXISTS", ckpt, "offset"}).integer, 1);
+  ferry.kill();
+  for (int i = 0; i < 100; i++)
+    source.cmd({"INCR", "after-kill"});
+  ASSERT_TRUE(ferry.start(config));
+  expect_equal_data(source, target);
+  EXPECT_EQ(target.cmd({"GET", "after-kill"}).str, "100");
+  EXPECT_EQ(source.info_int("stats", "sync_full"), 1) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+INSTANTIATE_TEST_SUITE_P(Resume, FlushallTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Transaction" : "Plain"; });
+
+TEST(Resume, CachedDataOfARemovedSourceIsReclaimedOnceStale) {
+  RedisServer a, b, target;
+  ASSERT_TRUE(a.start());
+  ASSERT_TRUE(b.start());
+  ASSERT_TRUE(target.start());
+  a.cmd({"SET", "from-a", "1"});
+  b.cmd({"SET", "from-b", "1"});
+  FerryProcess ferry;
+  const std::string cache =
+      "channel:\n  staleCheckpointDuration: 1s\n  storer:\n    dirPath: " + ferry.dir() +
+      "/cache\n";
+  ASSERT_TRUE(
+      ferry.start(FerryProcess::config({a.address(), b.address()}, target.address()) + cache));
+  ASSERT_TRUE(ferry.wait_for_log("input " + b.address() + ": full sync applied", seconds(60)));
+  ASSERT_TRUE(ferry.wait_for_log("input " + a.address() + ": full sync applied", seconds(60)));
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  // Restarted at once without b: b's data is younger than 1 s and stays.
+  fs::remove(ferry.dir() + "/ferry.log");
+  ASSERT_TRUE(ferry.start(FerryProcess::config({a.address()}, target.address()) + cache));
+  ASSERT_TRUE(ferry.wait_for_log("syncing into", seconds(30))) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  const std::string reclaimed = "reclaimed the data of input " + b.address();
+  EXPECT_EQ(ferry.log().find(reclaimed), std::string::npos) << ferry.log();
+  sleep_ms(1500);
+  ASSERT_TRUE(ferry.start(FerryProcess::config({a.address()}, target.address()) + cache));
+  EXPECT_TRUE(ferry.wait_for_log(reclaimed, seconds(10))) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  EXPECT_EQ(a.info_int("stats", "sync_full"), 1);
 }
 
 }  // namespace
