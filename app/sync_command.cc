@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "api/api.h"
+#include "api/http_server.h"
 #include "app/version.h"
 #include "common/log.h"
 #include "config/config_loader.h"
@@ -69,7 +71,11 @@ int run_sync(const std::string& config_path) {
   int code = 0;
   {
     Supervisor supervisor(config);
-    st = supervisor.start();
+    // The API comes up first, so health checks answer while the inputs start.
+    Api api(&supervisor, &config, Api::Hooks{[&stop] { stop = true; }});
+    std::unique_ptr<HttpServer> http;
+    st = HttpServer::start(config.server.listen, &api, &http);
+    if (st.is_ok()) st = supervisor.start();
     if (!st.is_ok()) {
       LOG_ERROR("%s", st.message().c_str());
       std::fprintf(stderr, "ferry: %s\n", st.message().c_str());
@@ -90,6 +96,7 @@ int run_sync(const std::string& config_path) {
         LOG_INFO("stopped");
       }
     }
+    if (http) http->stop();
   }
   done = true;
   waiter.join();

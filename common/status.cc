@@ -16,6 +16,8 @@ std::string Status::to_string() const {
       return "not supported: " + message_;
     case Code::kAborted:
       return "aborted: " + message_;
+    case Code::kFailedPrecondition:
+      return "failed precondition: " + message_;
   }
   return message_;
 }

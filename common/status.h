@@ -10,7 +10,15 @@ namespace ferry {
 
 class Status {
  public:
-  enum class Code { kOk, kInvalidArgument, kCorruption, kIoError, kNotSupported, kAborted };
+  enum class Code {
+    kOk,
+    kInvalidArgument,
+    kCorruption,
+    kIoError,
+    kNotSupported,
+    kAborted,
+    kFailedPrecondition,  // the request is valid but the state does not allow it now
+  };
 
   Status() = default;
 
@@ -24,6 +32,9 @@ class Status {
     return Status(Code::kNotSupported, std::move(msg));
   }
   static Status aborted(std::string msg) { return Status(Code::kAborted, std::move(msg)); }
+  static Status failed_precondition(std::string msg) {
+    return Status(Code::kFailedPrecondition, std::move(msg));
+  }
 
   bool is_ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

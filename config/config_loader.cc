@@ -208,13 +208,21 @@ std::vector<KeySpec> key_specs() {
     FERRY_RETURN_IF_ERROR(get_string(n, &c->server.listen));
     return check_address(c->server.listen);
   });
-  add("server.metricRoutePath", false,
-      [](N n, Config* c) { return get_string(n, &c->server.metric_route_path); });
+  add("server.metricRoutePath", true, [](N n, Config* c) {
+    FERRY_RETURN_IF_ERROR(get_string(n, &c->server.metric_route_path));
+    const std::string& p = c->server.metric_route_path;
+    bool taken = p == "/" || p.rfind("/syncer/", 0) == 0 || p.rfind("/storage/", 0) == 0 ||
+                 p == "/debug/health";
+    if (p.empty() || p[0] != '/' || taken) {
+      return want(n, "a path starting with '/' that no other endpoint uses");
+    }
+    return Status::ok();
+  });
   add("server.gracefullStopTimeout", true,
       [](N n, Config* c) { return get_duration(n, &c->server.graceful_stop_timeout); });
   add("server.checkRedisTypologyTicker", false,
       [](N n, Config* c) { return get_duration(n, &c->server.check_topology_ticker); });
-  add("server.apiToken", false, [](N n, Config* c) { return get_string(n, &c->server.api_token); });
+  add("server.apiToken", true, [](N n, Config* c) { return get_string(n, &c->server.api_token); });
   add("server.listenPeer", false, [](N n, Config* c) {
     FERRY_RETURN_IF_ERROR(get_string(n, &c->server.listen_peer));
     return check_address(c->server.listen_peer);

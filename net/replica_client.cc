@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/bytes.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "net/socket.h"
 #include "proto/resp.h"
@@ -32,6 +33,34 @@ const char* link_state_name(LinkState s) {
       return "waiting_retry";
     case LinkState::kStopped:
       return "stopped";
+  }
+  return "?";
+}
+
+const char* full_sync_reason_name(FullSyncReason r) {
+  switch (r) {
+    case FullSyncReason::kNoResumePoint:
+      return "no_resume_point";
+    case FullSyncReason::kForced:
+      return "forced";
+    case FullSyncReason::kPsyncRefused:
+      return "psync_refused";
+    case FullSyncReason::kRdbInterrupted:
+      return "rdb_interrupted";
+    case FullSyncReason::kCount:
+      break;
+  }
+  return "?";
+}
+
+const char* partial_sync_reason_name(PartialSyncReason r) {
+  switch (r) {
+    case PartialSyncReason::kResume:
+      return "resume";
+    case PartialSyncReason::kReconnect:
+      return "reconnect";
+    case PartialSyncReason::kCount:
+      break;
   }
   return "?";
 }
@@ -272,6 +301,8 @@ Status ReplicaClient::handshake() {
     want_offset = offset_;
     resumable = resumable_;
   }
+  const bool first = first_session_;
+  first_session_ = false;
   if (resumable) {
     FERRY_RETURN_IF_ERROR(send_command({"PSYNC", want_replid, std::to_string(want_offset + 1)}));
   } else {
@@ -298,6 +329,10 @@ Status ReplicaClient::handshake() {
       resumable_ = false;  // not until the RDB is complete
     }
     stats_.full_syncs++;
+    FullSyncReason why = resumable ? FullSyncReason::kPsyncRefused
+                         : first   ? first_full_sync_reason_
+                                   : FullSyncReason::kRdbInterrupted;
+    stats_.full_syncs_by_reason[static_cast<int>(why)]++;
     return receive_rdb();
   }
   if (line.rfind("+CONTINUE", 0) == 0) {
@@ -317,6 +352,8 @@ Status ReplicaClient::handshake() {
                static_cast<unsigned long long>(want_offset + 1));
     }
     stats_.partial_syncs++;
+    PartialSyncReason why = first ? PartialSyncReason::kResume : PartialSyncReason::kReconnect;
+    stats_.partial_syncs_by_reason[static_cast<int>(why)]++;
     auto chunk = std::make_shared<SourceChunk>();
     chunk->kind = SourceChunk::Kind::kStreamBegin;
     chunk->replid = replid();
@@ -424,8 +461,14 @@ Status ReplicaClient::receive_rdb() {
 Status ReplicaClient::stream() {
   set_state(LinkState::kStreaming);
   stats_.offset = offset_;
-  auto last_data = std::chrono::steady_clock::now();
+  const auto started = std::chrono::steady_clock::now();
+  auto last_data = started;
   last_ack_ = std::chrono::steady_clock::time_point();
+  // A master enables the stream after a diskless RDB on the first ACK it gets once it has
+  // marked the transfer done; an ACK that arrives before that is not counted. Until data
+  // flows (or for a second at most) ACK often, so the stream does not wait a whole period.
+  constexpr auto kEagerAckPeriod = std::chrono::milliseconds(100);
+  bool data_seen = false;
   while (!stop_) {
     if (in_pos_ < in_.size()) {
       auto chunk = std::make_shared<SourceChunk>();
@@ -437,11 +480,17 @@ Status ReplicaClient::stream() {
       FERRY_RETURN_IF_ERROR(put(chunk));
       offset_ += chunk->data.size();
       stats_.offset = offset_;
+      if (options_.clock) options_.clock->record(offset_, mono_us());
       last_data = std::chrono::steady_clock::now();
+      data_seen = true;
       if (getack) FERRY_RETURN_IF_ERROR(send_ack());
     }
     auto now = std::chrono::steady_clock::now();
-    if (now - last_ack_ >= options_.ack_period) FERRY_RETURN_IF_ERROR(send_ack());
+    const bool eager = !data_seen && now - started < std::chrono::seconds(1);
+    const auto period =
+        eager ? std::min<std::chrono::milliseconds>(kEagerAckPeriod, options_.ack_period)
+              : options_.ack_period;
+    if (now - last_ack_ >= period) FERRY_RETURN_IF_ERROR(send_ack());
     if (now - last_data > options_.read_timeout) {
       return Status::io_error("no data from the source for " +
                               std::to_string(options_.read_timeout.count() / 1000) + "s");
@@ -450,7 +499,7 @@ Status ReplicaClient::stream() {
     in_pos_ = 0;
     in_.resize(kReadChunk);
     size_t got = 0;
-    Status st = sock_->read_some(in_.data(), kReadChunk, options_.ack_period, &got);
+    Status st = sock_->read_some(in_.data(), kReadChunk, period, &got);
     in_.resize(got);
     if (!st.is_ok()) return st;
     stats_.bytes_received += got;

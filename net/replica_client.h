@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "common/offset_clock.h"
 #include "common/status.h"
 #include "net/endpoint.h"
 #include "storage/source_log.h"
@@ -33,7 +34,16 @@ struct ReplicaOptions {
   std::chrono::milliseconds ack_period{1000};
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{5000};
+  OffsetClock* clock = nullptr;  // told when stream bytes arrive (for lag in seconds)
 };
+
+// Why a full sync happened: ferry had nothing to continue from, it was asked to start over,
+// the source refused a partial resync, or the link dropped inside the RDB.
+enum class FullSyncReason { kNoResumePoint, kForced, kPsyncRefused, kRdbInterrupted, kCount };
+const char* full_sync_reason_name(FullSyncReason r);
+// Why a partial resync happened: ferry (re)started with a position, or the link dropped.
+enum class PartialSyncReason { kResume, kReconnect, kCount };
+const char* partial_sync_reason_name(PartialSyncReason r);
 
 enum class LinkState {
   kIdle,
@@ -56,6 +66,9 @@ struct ReplicaStats {
   std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> full_syncs{0};
   std::atomic<uint64_t> partial_syncs{0};
+  std::atomic<uint64_t> full_syncs_by_reason[static_cast<int>(FullSyncReason::kCount)] = {};
+  std::atomic<uint64_t> partial_syncs_by_reason[static_cast<int>(PartialSyncReason::kCount)] =
+      {};
   std::atomic<uint64_t> reconnects{0};
 };
 
@@ -69,6 +82,8 @@ class ReplicaClient {
   // Where to resume: the replid and the offset already received. Without it (or with an
   // empty replid) the first PSYNC asks for a full sync.
   void set_resume_point(const std::string& replid, uint64_t offset);
+  // Why the first full sync, if any, is asked for (default: nothing to resume from).
+  void set_full_sync_reason(FullSyncReason reason) { first_full_sync_reason_ = reason; }
 
   // Called (on the client's thread) when the link cannot go on whatever the retries.
   void set_fatal_handler(std::function<void(const Status&)> handler) {
@@ -114,6 +129,8 @@ class ReplicaClient {
   std::atomic<bool> stop_{false};
   std::function<void(const Status&)> on_fatal_;
   bool cache_full_ = false;  // the session ended because the log had no room
+  bool first_session_ = true;
+  FullSyncReason first_full_sync_reason_ = FullSyncReason::kNoResumePoint;
   std::thread thread_;
 
   Socket* sock_ = nullptr;  // the live connection, for stop() to shut down

@@ -68,10 +68,7 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
     open.last_seq = packet.seq;
   }
   b.end = packet.end;
-  if (packet.received_us != 0 &&
-      (b.oldest_received_us == 0 || packet.received_us < b.oldest_received_us)) {
-    b.oldest_received_us = packet.received_us;
-  }
+  if (packet.end.phase == SourcePosition::Phase::kStream) b.stat_ids.push_back(c.stat);
 }
 
 void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {

@@ -67,7 +67,6 @@ struct Packet {
   uint32_t rdb_keys = 0;      // RDB keys completed by this packet
   uint64_t commands_in = 0;   // source commands parsed into it
   uint64_t charged = 0;       // bytes charged to the input's memory budget
-  int64_t received_us = 0;    // when its first bytes were read from the log (for lag)
 };
 using PacketPtr = std::shared_ptr<Packet>;
 
@@ -85,7 +84,7 @@ struct Batch : WriteBatch {
   uint64_t commands = 0;
   uint64_t rdb_keys = 0;
   uint64_t charged = 0;
-  int64_t oldest_received_us = 0;
+  std::vector<uint16_t> stat_ids;  // stream commands: their CommandStats ids, in order
 };
 using BatchPtr = std::shared_ptr<Batch>;
 

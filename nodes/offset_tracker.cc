@@ -4,8 +4,7 @@ namespace ferry {
 
 void OffsetTracker::add(const Packet& packet, uint32_t parts) {
   std::unique_lock<std::mutex> lock(mu_);
-  entries_.push_back(Entry{packet.seq, parts, packet.end, packet.rdb_keys, packet.rdb_complete,
-                           packet.received_us});
+  entries_.push_back(Entry{packet.seq, parts, packet.end, packet.rdb_keys, packet.rdb_complete});
   advance(lock);
 }
 
@@ -29,7 +28,6 @@ void OffsetTracker::advance(std::unique_lock<std::mutex>& lock) {
     if (e.end.phase != SourcePosition::Phase::kNone) applied_ = e.end;
     a.rdb_keys += e.rdb_keys;
     a.rdb_complete |= e.rdb_complete;
-    if (e.received_us != 0) a.oldest_received_us = e.received_us;
     entries_.pop_front();
     moved = true;
   }

@@ -20,7 +20,6 @@ class OffsetTracker {
     SourcePosition position;
     uint64_t rdb_keys = 0;      // RDB keys completed by the packets just applied
     bool rdb_complete = false;  // the RDB of a full sync was applied entirely
-    int64_t oldest_received_us = 0;
   };
   // Called (under no lock) whenever the applied position moves.
   using Listener = std::function<void(const Applied&)>;
@@ -40,7 +39,6 @@ class OffsetTracker {
     SourcePosition end;
     uint32_t rdb_keys;
     bool rdb_complete;
-    int64_t received_us;
   };
   void advance(std::unique_lock<std::mutex>& lock);
 

@@ -27,7 +27,6 @@ void ParseStage::fail(const Status& st) {
 PacketPtr& ParseStage::current() {
   if (!cur_) {
     cur_ = std::make_shared<Packet>();
-    cur_->received_us = chunk_received_us_;
     cur_->rdb_load_time_ms = rdb_load_time_ms_;
     cur_->end.replid = replid_;
     cur_->end.gen = gen_;
@@ -63,7 +62,6 @@ void ParseStage::maybe_emit() {
 
 void ParseStage::process(const SourceChunk& chunk, std::vector<PacketPtr>* out) {
   out_ = out;
-  chunk_received_us_ = mono_us();
   switch (chunk.kind) {
     case SourceChunk::Kind::kRdbBegin:
       begin_rdb(chunk);

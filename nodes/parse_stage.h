@@ -69,7 +69,6 @@ class ParseStage : private rdb::RdbSink {
   uint64_t next_seq_ = 0;
   PacketPtr cur_;
   std::vector<PacketPtr>* out_ = nullptr;
-  int64_t chunk_received_us_ = 0;
 };
 
 }  // namespace ferry

@@ -10,8 +10,10 @@
 #include <mutex>
 #include <string>
 
+#include "common/histogram.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "nodes/command_stats.h"
 #include "nodes/memory_budget.h"
 #include "nodes/offset_tracker.h"
 #include "nodes/rdb_apply.h"
@@ -37,7 +39,8 @@ struct InputCounters {
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> bytes_written{0};
   std::atomic<int64_t> last_batch_latency_us{0};
-  std::atomic<int64_t> last_lag_us{0};
+  LatencyHistogram batch_latency;
+  CommandStats by_command;
 };
 
 struct StageContext {

@@ -220,6 +220,10 @@ Status InputPipeline::start() {
   FERRY_RETURN_IF_ERROR(cache_->open_input(name_, &log_));
   FERRY_RETURN_IF_ERROR(plan_start());
   source_stage_ = std::make_unique<SourceStage>(log_.get(), budget_.get());
+  if (options_.start_paused) {
+    source_stage_->set_paused(true);
+    state_ = InputState::kPause;
+  }
 
   std::vector<TargetWriter*> raw_writers;
   std::string guard = ctx_.transaction && ctx_.checkpoint_in_target ? checkpoint_key(name_) : "";
@@ -243,6 +247,7 @@ Status InputPipeline::start() {
       cp.offset = a.position.offset;
       cp.db = a.position.db;
       log_->set_applied(cp);
+      if (!cp.rdb) clock_.applied(cp.offset);
     }
     if (a.rdb_complete) {
       int64_t took = mono_ms() - counters_.rdb_started_ms.load();
@@ -266,8 +271,10 @@ Status InputPipeline::start() {
   ro.source = source_;
   ro.credentials = Credentials{config_.input.redis.user_name, config_.input.redis.password};
   ro.announce_port = announce_port(config_);
+  ro.clock = &clock_;
   replica_ = std::make_unique<ReplicaClient>(ro, log_.get());
   if (!resume_replid_.empty()) replica_->set_resume_point(resume_replid_, resume_offset_);
+  if (options_.force_full_sync) replica_->set_full_sync_reason(FullSyncReason::kForced);
   replica_->set_fatal_handler([this](const Status& st) { fail(st); });
   replica_->start();
   ticker_ = std::thread([this] { tick_loop(); });
@@ -357,6 +364,33 @@ std::string InputPipeline::fatal_error() const {
   return fatal_;
 }
 
+namespace {
+
+// Per command name: what the batch applied, and what the target refused.
+void count_by_command(CommandStats* stats, const Batch& batch, const WriteResult& result) {
+  std::vector<std::pair<uint16_t, uint64_t>> applied;  // few distinct names per batch
+  auto slot = [&](uint16_t id) -> uint64_t& {
+    for (auto& [i, n] : applied) {
+      if (i == id) return n;
+    }
+    applied.emplace_back(id, 0);
+    return applied.back().second;
+  };
+  for (uint16_t id : batch.stat_ids)
+    slot(id)++;
+  for (const WriteFailure& f : result.failures) {
+    uint16_t id = CommandStats::id_of(f.command);
+    uint64_t& n = slot(id);
+    if (n > 0) n--;
+    stats->add(id, CommandStats::kFailed);
+  }
+  for (const auto& [id, n] : applied) {
+    if (n > 0) stats->add(id, CommandStats::kApplied, n);
+  }
+}
+
+}  // namespace
+
 void InputPipeline::on_batch_done(const Batch& batch, const WriteResult& result) {
   if (result.cancelled) return;
   counters_.batches++;
@@ -364,11 +398,12 @@ void InputPipeline::on_batch_done(const Batch& batch, const WriteResult& result)
   // RDB batches rebuild keys; only command-stream batches count as replayed commands.
   if (batch.end.phase == SourcePosition::Phase::kStream) {
     counters_.commands_applied += batch.commands - result.failures.size();
+    count_by_command(&counters_.by_command, batch, result);
   }
   counters_.commands_failed += result.failures.size();
+  counters_.batch_latency.add_us(result.latency_us);
   counters_.commands_ignored += result.ignored;
   counters_.last_batch_latency_us = result.latency_us;
-  if (batch.oldest_received_us) counters_.last_lag_us = mono_us() - batch.oldest_received_us;
   for (const WriteFailure& f : result.failures) {
     uint64_t n = ++failures_seen_;
     int64_t now = mono_ms();
@@ -407,6 +442,16 @@ InputStatus InputPipeline::status() const {
     s.full_syncs = rs.full_syncs;
     s.partial_syncs = rs.partial_syncs;
     s.reconnects = rs.reconnects;
+    for (int r = 0; r < static_cast<int>(FullSyncReason::kCount); r++) {
+      uint64_t n = rs.full_syncs_by_reason[r];
+      if (n) s.full_syncs_by_reason.emplace_back(full_sync_reason_name(FullSyncReason(r)), n);
+    }
+    for (int r = 0; r < static_cast<int>(PartialSyncReason::kCount); r++) {
+      uint64_t n = rs.partial_syncs_by_reason[r];
+      if (n) {
+        s.partial_syncs_by_reason.emplace_back(partial_sync_reason_name(PartialSyncReason(r)), n);
+      }
+    }
     if (st == InputState::kRun || st == InputState::kReadyRun) {
       st = (link == LinkState::kReceivingRdb || link == LinkState::kStreaming)
                ? InputState::kRun
@@ -420,6 +465,11 @@ InputStatus InputPipeline::status() const {
                           ? "stream"
                           : (p.phase == SourcePosition::Phase::kRdb ? "rdb" : "none");
     s.applied_offset = p.offset;
+    if (p.phase == SourcePosition::Phase::kStream && s.source_offset > p.offset) {
+      s.lag_bytes = s.source_offset - p.offset;
+      int64_t received = clock_.received_after(p.offset);
+      if (received > 0) s.lag_seconds = static_cast<double>(mono_us() - received) / 1e6;
+    }
   }
   s.full_sync = counters_.in_full_sync;
   s.rdb_parsed = counters_.rdb_bytes_parsed;
@@ -428,6 +478,21 @@ InputStatus InputPipeline::status() const {
   s.commands_applied = counters_.commands_applied;
   s.commands_failed = counters_.commands_failed;
   s.commands_filtered = counters_.commands_filtered;
+  for (const CommandStats::Row& r : counters_.by_command.snapshot()) {
+    s.commands.push_back(CommandCounts{r.name, r.counts[CommandStats::kReceived],
+                                       r.counts[CommandStats::kFiltered],
+                                       r.counts[CommandStats::kApplied],
+                                       r.counts[CommandStats::kFailed]});
+  }
+  s.batches = counters_.batches;
+  s.bytes_written = counters_.bytes_written;
+  s.batch_latency = counters_.batch_latency.snapshot();
+  if (log_) {
+    s.cache_bytes = log_->used_bytes();
+    CacheLog::GcStats gc = log_->gc_stats();
+    s.cache_gc_runs = gc.runs;
+    s.cache_gc_freed_bytes = gc.freed_bytes;
+  }
   s.error = fatal_error();
   return s;
 }

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/offset_clock.h"
 #include "config/config.h"
 #include "net/endpoint.h"
 #include "net/replica_client.h"
@@ -37,6 +38,7 @@ class InputPipeline {
     std::shared_ptr<const CommandTable> target_commands;
     bool force_full_sync = false;                // drop what is cached and checkpointed, start over
     std::vector<std::string> configured_inputs;  // every input of this process
+    bool start_paused = false;                   // State pause from the start
   };
 
   InputPipeline(const Config& config, Cache* cache, Endpoint source,
@@ -80,6 +82,7 @@ class InputPipeline {
   const Options options_;
 
   InputCounters counters_;
+  OffsetClock clock_;  // when stream bytes arrived, for the lag in seconds
   RdbApplyStats rdb_stats_;
   std::unique_ptr<MemoryBudget> budget_;
   std::unique_ptr<OffsetTracker> tracker_;

@@ -100,6 +100,11 @@ Status Supervisor::start() {
     LOG_WARN("output.redis.addresses lists %zu addresses; a standalone target uses the first",
              config_.output.redis.addresses.size());
   }
+  std::lock_guard<std::mutex> control(control_mu_);
+  return start_inputs({});
+}
+
+Status Supervisor::start_inputs(const std::set<std::string>& paused) {
   Endpoint target;
   FERRY_RETURN_IF_ERROR(Endpoint::parse(config_.output.redis.addresses[0], &target));
   target_ = target;
@@ -108,21 +113,62 @@ Status Supervisor::start() {
   std::vector<std::string> sources = config_.input.redis.addresses;
   std::sort(sources.begin(), sources.end(), input_less);
   sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
-  FERRY_RETURN_IF_ERROR(Cache::open(config_.channel, sources.size(), &cache_));
+  if (!cache_) FERRY_RETURN_IF_ERROR(Cache::open(config_.channel, sources.size(), &cache_));
   options_.configured_inputs = sources;
   cache_->reclaim_stale(std::set<std::string>(sources.begin(), sources.end()),
                         config_.channel.stale_checkpoint_duration);
   for (const std::string& addr : sources) {
     Endpoint ep;
     FERRY_RETURN_IF_ERROR(Endpoint::parse(addr, &ep));
-    FERRY_RETURN_IF_ERROR(start_input(ep, false));
+    FERRY_RETURN_IF_ERROR(start_input(ep, false, paused.count(ep.to_string()) > 0));
   }
   return Status::ok();
 }
 
-Status Supervisor::start_input(const Endpoint& source, bool full_sync) {
+bool Supervisor::stop_inputs(std::chrono::steady_clock::time_point deadline) {
+  std::vector<std::unique_ptr<InputPipeline>> stopping;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping.swap(pipelines_);
+  }
+  bool all = true;
+  for (auto& p : stopping)
+    all &= p->stop(deadline);
+  return all;
+}
+
+Status Supervisor::restart() {
+  std::lock_guard<std::mutex> control(control_mu_);
+  std::set<std::string> paused;
+  for (const InputStatus& s : inputs()) {
+    if (s.state == InputState::kPause) paused.insert(s.input);
+  }
+  LOG_INFO("restarting every input");
+  bool drained =
+      stop_inputs(std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout);
+  if (!drained) {
+    LOG_WARN("restart: not everything in flight was applied in time; the inputs resume from "
+             "their last checkpoints");
+  }
+  Status st = start_inputs(paused);
+  if (!st.is_ok()) LOG_ERROR("restart: %s", st.message().c_str());
+  return st;
+}
+
+Status Supervisor::handover(const std::vector<std::string>& inputs) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    FERRY_RETURN_IF_ERROR(check_names(inputs));
+  }
+  return Status::failed_precondition(
+      "handover needs cluster mode (cluster.groupName and etcd): this process is the only one "
+      "syncing its inputs");
+}
+
+Status Supervisor::start_input(const Endpoint& source, bool full_sync, bool paused) {
   InputPipeline::Options o = options_;
   o.force_full_sync = full_sync;
+  o.start_paused = paused;
   auto p = std::make_unique<InputPipeline>(config_, cache_.get(), source,
                                            std::vector<Endpoint>{target_}, o);
   FERRY_RETURN_IF_ERROR(p->start());
@@ -149,55 +195,56 @@ Status Supervisor::full_sync(const std::vector<std::string>& inputs, bool flushd
   {
     std::lock_guard<std::mutex> lock(mu_);
     FERRY_RETURN_IF_ERROR(check_names(inputs));
-    if (flushdb && pipelines_.size() != 1) {
+    std::set<std::string> listed(inputs.begin(), inputs.end());
+    if (flushdb && listed.size() != pipelines_.size()) {
       // Several sources share one standalone target: emptying it for some would erase the
-      // data of the others.
+      // data of the others. With every input listed, the whole target is emptied.
       return Status::invalid_argument(
           "flushdb needs the inputs to map one to one onto target nodes, but the target " +
-          target_.to_string() + " receives " + std::to_string(pipelines_.size()) + " inputs");
+          target_.to_string() + " receives " + std::to_string(pipelines_.size()) +
+          " inputs: list them all (inputs=all) or leave flushdb out");
     }
+  }
+  // The old pipelines go entirely (their cache logs too) before new ones open the cache.
+  for (const auto& n : inputs) {
+    if (std::unique_ptr<InputPipeline> old = take_input(n)) {
+      old->stop(std::chrono::steady_clock::now());
+    }
+  }
+  RedisClient c;
+  Status st = c.connect(target_,
+                        Credentials{config_.output.redis.user_name, config_.output.redis.password},
+                        std::chrono::seconds(5));
+  if (st.is_ok()) st = c.checked({"SELECT", "0"});
+  for (const auto& n : inputs) {
+    if (st.is_ok()) st = c.checked({"DEL", checkpoint_key(n)});
+  }
+  if (st.is_ok() && flushdb) {
+    const ReplayConfig& r = config_.output.replay;
+    if (r.has_db_mapping()) {
+      std::set<int> dbs;
+      for (int d = 0; d < 16; d++)
+        dbs.insert(r.map_db(d));
+      for (int d : dbs) {
+        if (st.is_ok()) st = c.checked({"SELECT", std::to_string(d)});
+        if (st.is_ok()) st = c.checked({"FLUSHDB"});
+      }
+    } else {
+      st = c.checked({"FLUSHALL"});
+    }
+    if (st.is_ok()) LOG_INFO("target %s emptied for the full sync", target_.to_string().c_str());
+  }
+  if (!st.is_ok()) {
+    // The inputs start again anyway (with a full sync): better than leaving them stopped.
+    LOG_ERROR("preparing the target for the full sync: %s", st.message().c_str());
   }
   for (const auto& n : inputs) {
     Endpoint ep;
     FERRY_RETURN_IF_ERROR(Endpoint::parse(n, &ep));
-    // The old pipeline goes entirely (its cache log too) before the new one opens the cache.
-    if (std::unique_ptr<InputPipeline> old = take_input(n)) {
-      old->stop(std::chrono::steady_clock::now());
-    }
-    RedisClient c;
-    Status st = c.connect(
-        target_, Credentials{config_.output.redis.user_name, config_.output.redis.password},
-        std::chrono::seconds(5));
-    if (st.is_ok()) st = c.checked({"SELECT", "0"});
-    if (st.is_ok()) st = c.checked({"DEL", checkpoint_key(n)});
-    if (st.is_ok() && flushdb) {
-      const ReplayConfig& r = config_.output.replay;
-      if (r.has_db_mapping()) {
-        std::set<int> dbs;
-        for (int d = 0; d < 16; d++)
-          dbs.insert(r.map_db(d));
-        for (int d : dbs) {
-          if (st.is_ok()) st = c.checked({"SELECT", std::to_string(d)});
-          if (st.is_ok()) st = c.checked({"FLUSHDB"});
-        }
-      } else {
-        st = c.checked({"FLUSHALL"});
-      }
-      if (st.is_ok()) {
-        LOG_INFO("input %s: target %s emptied for the full sync", n.c_str(),
-                 target_.to_string().c_str());
-      }
-    }
-    if (!st.is_ok()) {
-      // The input starts again anyway (with a full sync): better than leaving it stopped.
-      LOG_ERROR("input %s: preparing the target for the full sync: %s", n.c_str(),
-                st.message().c_str());
-    }
     Status started = start_input(ep, true);
     if (!started.is_ok()) return started.with_context("input " + n);
-    if (!st.is_ok()) return st.with_context("input " + n + ": preparing the target");
   }
-  return Status::ok();
+  return st.with_context("preparing the target");
 }
 
 uint64_t Supervisor::gc() {
@@ -230,16 +277,7 @@ void Supervisor::run(const std::atomic<bool>* stop) {
 
 bool Supervisor::shutdown() {
   std::lock_guard<std::mutex> control(control_mu_);
-  auto deadline = std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout;
-  std::vector<std::unique_ptr<InputPipeline>> stopping;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping.swap(pipelines_);
-  }
-  bool all = true;
-  for (auto& p : stopping)
-    all &= p->stop(deadline);
-  return all;
+  return stop_inputs(std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout);
 }
 
 std::string Supervisor::fatal_reason() const {
@@ -269,6 +307,43 @@ InputPipeline* Supervisor::find(const std::string& name) const {
   return nullptr;
 }
 
+Status Supervisor::resolve_inputs(const std::string& spec, std::vector<std::string>* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  out->clear();
+  if (spec == "all") {
+    for (const auto& p : pipelines_)
+      out->push_back(p->name());
+    return Status::ok();
+  }
+  std::set<std::string> wanted;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    if (comma == std::string::npos) comma = spec.size();
+    std::string item = spec.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ')
+      item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ')
+      item.pop_back();
+    if (!item.empty()) {
+      Endpoint ep;
+      if (!Endpoint::parse(item, &ep).is_ok()) {
+        return Status::invalid_argument("'" + item + "' is not a host:port address");
+      }
+      if (!find(ep.to_string())) {
+        return Status::invalid_argument("no input syncs from '" + item + "'");
+      }
+      wanted.insert(ep.to_string());
+    }
+    start = comma + 1;
+  }
+  if (wanted.empty()) return Status::invalid_argument("no input named: give 'all' or host:port");
+  for (const auto& p : pipelines_) {
+    if (wanted.count(p->name())) out->push_back(p->name());
+  }
+  return Status::ok();
+}
+
 Status Supervisor::check_names(const std::vector<std::string>& inputs) const {
   if (inputs.empty()) return Status::invalid_argument("no input named");
   for (const auto& n : inputs) {
@@ -289,8 +364,10 @@ Status Supervisor::resume(const std::vector<std::string>& inputs) {
   std::lock_guard<std::mutex> lock(mu_);
   FERRY_RETURN_IF_ERROR(check_names(inputs));
   for (const auto& n : inputs) {
-    if (find(n)->status().state != InputState::kPause) {
-      return Status::aborted("input '" + n + "' is not paused");
+    InputState state = find(n)->status().state;
+    if (state != InputState::kPause) {
+      return Status::failed_precondition("input '" + n + "' is not paused (State " +
+                                         input_state_name(state) + ")");
     }
   }
   for (const auto& n : inputs)

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,12 @@ class Supervisor : public Control {
 
   // Control
   std::vector<InputStatus> inputs() const override;
+  Status resolve_inputs(const std::string& spec, std::vector<std::string>* out) const override;
   Status pause(const std::vector<std::string>& inputs) override;
   Status resume(const std::vector<std::string>& inputs) override;
+  Status restart() override;
   Status full_sync(const std::vector<std::string>& inputs, bool flushdb) override;
+  Status handover(const std::vector<std::string>& inputs) override;
   uint64_t gc() override;
 
  private:
@@ -49,7 +53,11 @@ class Supervisor : public Control {
   InputPipeline* find(const std::string& name) const;
   Status check_names(const std::vector<std::string>& inputs) const;
   // Builds and starts one input's pipeline and adds it (takes mu_).
-  Status start_input(const Endpoint& source, bool full_sync);
+  Status start_input(const Endpoint& source, bool full_sync, bool paused = false);
+  // Probes the target and starts every configured input (`paused` ones paused).
+  Status start_inputs(const std::set<std::string>& paused);
+  // Stops and removes every input; returns whether all applied what they held in time.
+  bool stop_inputs(std::chrono::steady_clock::time_point deadline);
   // Removes one input's pipeline, if any, and returns it (takes mu_).
   std::unique_ptr<InputPipeline> take_input(const std::string& name);
 

@@ -35,6 +35,7 @@ class CommandList {
     uint16_t flags = 0;
     ReplyCheck check = ReplyCheck::kAny;
     uint16_t node = 0;     // target node, set by the route stage
+    uint16_t stat = 0;     // stream commands: the name's statistics id, set by the filter
     uint64_t src_end = 0;  // with kUnitEnd: source position just after the unit
   };
 

@@ -219,6 +219,11 @@ uint64_t CacheLog::used_bytes() const {
   return used_locked();
 }
 
+CacheLog::GcStats CacheLog::gc_stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gc_stats_;
+}
+
 uint64_t CacheLog::cached_offset() const {
   std::lock_guard<std::mutex> lock(mu_);
   return meta_.gens.empty() ? 0 : meta_.gens.back().stream_end;
@@ -303,6 +308,7 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
   uint64_t freed = 0;
   if (gc_wanted_) {
     freed = gc_locked(gc_force_, &b, &ranges);
+    gc_stats_.runs++;
     gc_wanted_ = gc_force_ = false;
   }
   bool save =
@@ -330,6 +336,7 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
   staged_bytes_ -= taken;
   if (st.is_ok()) durable_ = durable;
   last_gc_freed_ = freed;
+  if (st.is_ok()) gc_stats_.freed_bytes += freed;
   rounds_done_++;
   round_done_.notify_all();
   if (freed > 0) {

@@ -83,6 +83,11 @@ class CacheLog : public SourceLog {
   // exceeded and at least one GC unit can be freed. Returns the bytes freed.
   uint64_t gc(bool force);
   uint64_t used_bytes() const;
+  struct GcStats {
+    uint64_t runs = 0;
+    uint64_t freed_bytes = 0;
+  };
+  GcStats gc_stats() const;
   // Replication offset of the last stream byte stored (what ferry "has").
   uint64_t cached_offset() const;
 
@@ -161,6 +166,7 @@ class CacheLog : public SourceLog {
   uint64_t rounds_started_ = 0;
   uint64_t rounds_done_ = 0;
   uint64_t last_gc_freed_ = 0;
+  GcStats gc_stats_;
   bool writing_ = false;
   std::condition_variable work_ready_;  // wakes the persister
   std::condition_variable round_done_;  // wakes whoever waits on it

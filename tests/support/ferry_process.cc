@@ -35,6 +35,11 @@ std::string FerryProcess::config(const std::vector<std::string>& sources, const 
 }
 
 bool FerryProcess::start(const std::string& yaml) {
+  size_t at = yaml.find("listen: ");
+  if (at != std::string::npos) {
+    at += 8;
+    api_ = "http://" + yaml.substr(at, yaml.find('\n', at) - at);
+  }
   std::string cfg = yaml + "log:\n  level: info\n  handler:\n    file:\n      fileName: " + dir_ +
                     "/ferry.log\n    stdout: false\n";
   if (yaml.find("channel:") == std::string::npos) {

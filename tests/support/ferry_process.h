@@ -35,12 +35,15 @@ class FerryProcess {
   std::string log() const;     // the log file
   std::string output() const;  // stdout + stderr
   const std::string& dir() const { return dir_; }
+  // "http://host:port" of its API (server.listen of the last start), e.g. for http().
+  const std::string& api() const { return api_; }
 
   static std::string binary();
 
  private:
   Process proc_;
   std::string dir_;
+  std::string api_;
 };
 
 }  // namespace ferry::test
