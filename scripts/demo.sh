@@ -38,13 +38,27 @@ nohup "$ROOT/build/app/ferry" sync -c "$ROOT/configs/demo.yaml" > $DEMO/ferry.ou
 echo $! > $DEMO/ferry.pid
 for _ in $(seq 100); do grep -q "full sync applied" $DEMO/ferry.log 2>/dev/null && break; sleep 0.1; done
 redis-cli -p $SRC set demo:live "written after the full sync" >/dev/null
-sleep 1
-echo "== source digest: $(redis-cli -p $SRC debug digest)"
-echo "== target digest: $(redis-cli -p $DST debug digest)"
+API=http://127.0.0.1:18001
+for _ in $(seq 100); do
+  curl -s $API/syncer/status | grep -q '"AppliedPhase":"stream","LagBytes":0' && break
+  sleep 0.1
+done
+# ferry keeps its checkpoint in the target (ferry-checkpoint:*), so compare key by key.
+digests() {
+  for db in 0 2; do
+    redis-cli -p "$1" -n $db --scan | grep -v '^ferry-checkpoint:' | sort |
+      sed 's/^/DEBUG DIGEST-VALUE /' | redis-cli -p "$1" -n $db
+  done | md5sum | cut -d' ' -f1
+}
+echo "== per-key digests (DEBUG DIGEST-VALUE of every key, DBs 0 and 2):"
+echo "   source $(digests $SRC)"
+echo "   target $(digests $DST)"
 cat <<MSG
 
 ferry is running (pid $(cat $DEMO/ferry.pid)), syncing 127.0.0.1:$SRC into 127.0.0.1:$DST.
   log:      $DEMO/ferry.log   (progress every 5 s: offsets, lag, commands/s)
+  status:   curl -s $API/syncer/status
+  metrics:  curl -s $API/prometheus
   try:      redis-cli -p $SRC set hello world; redis-cli -p $DST get hello
-  stop:     kill \$(cat $DEMO/ferry.pid)      (graceful; exit code 0)
+  stop:     curl -XDELETE $API/   or   kill \$(cat $DEMO/ferry.pid)   (graceful; exit code 0)
 MSG
