@@ -52,7 +52,6 @@ int run_sync(const std::string& config_path) {
   for (const std::string& w : config.warnings)
     LOG_WARN("%s", w.c_str());
 
-
   std::atomic<bool> stop{false};
   std::atomic<bool> done{false};
   std::thread waiter([&] {

@@ -12,9 +12,8 @@ namespace ferry {
 class LatencyHistogram {
  public:
   // Upper bounds of the buckets, in seconds (the last bucket, +Inf, is implicit).
-  static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                     0.025,  0.05,  0.1,    0.25,  0.5,
-                                                     1,      2.5,   5,      10};
+  static constexpr std::array<double, 14> kBounds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   struct Snapshot {
     std::vector<double> bounds;
     std::vector<uint64_t> cumulative;  // per bound, then +Inf (= count)

@@ -128,7 +128,7 @@ Status check_address(const std::string& a) {
   return Status::ok();
 }
 
-Status get_addresses(const YAML::Node& n, std::vector<std::string>* out) {
+Status get_addresses(const YAML::Node& n, std::vector<std::string>* out, bool allow_empty = false) {
   out->clear();
   if (n.IsScalar()) {
     FERRY_RETURN_IF_ERROR(check_address(n.Scalar()));
@@ -141,7 +141,9 @@ Status get_addresses(const YAML::Node& n, std::vector<std::string>* out) {
     FERRY_RETURN_IF_ERROR(check_address(item.Scalar()));
     out->push_back(item.Scalar());
   }
-  if (out->empty()) return Status::invalid_argument("expected at least one address");
+  if (out->empty() && !allow_empty) {
+    return Status::invalid_argument("expected at least one address");
+  }
   return Status::ok();
 }
 
@@ -250,6 +252,7 @@ std::vector<KeySpec> key_specs() {
     });
     add(side + ".redis.version", true, [red](N n, Config* c) {
       FERRY_RETURN_IF_ERROR(get_string(n, &red(c)->version));
+      if (red(c)->version.empty()) return Status::ok();  // detected
       int major = 0, minor = 0;
       if (std::sscanf(red(c)->version.c_str(), "%d.%d", &major, &minor) < 1 || major <= 0) {
         return Status::invalid_argument("expected a Redis version like 7.0 or 7.4.1, got '" +
@@ -361,7 +364,7 @@ std::vector<KeySpec> key_specs() {
   add("cluster.groupName", false,
       [](N n, Config* c) { return get_string(n, &c->cluster.group_name); });
   add("cluster.metaEtcd.endpoints", false,
-      [](N n, Config* c) { return get_addresses(n, &c->cluster.etcd_endpoints); });
+      [](N n, Config* c) { return get_addresses(n, &c->cluster.etcd_endpoints, true); });
   add("cluster.metaEtcd.username", false,
       [](N n, Config* c) { return get_string(n, &c->cluster.etcd_username); });
   add("cluster.metaEtcd.password", false,

@@ -67,8 +67,7 @@ struct ReplicaStats {
   std::atomic<uint64_t> full_syncs{0};
   std::atomic<uint64_t> partial_syncs{0};
   std::atomic<uint64_t> full_syncs_by_reason[static_cast<int>(FullSyncReason::kCount)] = {};
-  std::atomic<uint64_t> partial_syncs_by_reason[static_cast<int>(PartialSyncReason::kCount)] =
-      {};
+  std::atomic<uint64_t> partial_syncs_by_reason[static_cast<int>(PartialSyncReason::kCount)] = {};
   std::atomic<uint64_t> reconnects{0};
 };
 

@@ -479,10 +479,9 @@ InputStatus InputPipeline::status() const {
   s.commands_failed = counters_.commands_failed;
   s.commands_filtered = counters_.commands_filtered;
   for (const CommandStats::Row& r : counters_.by_command.snapshot()) {
-    s.commands.push_back(CommandCounts{r.name, r.counts[CommandStats::kReceived],
-                                       r.counts[CommandStats::kFiltered],
-                                       r.counts[CommandStats::kApplied],
-                                       r.counts[CommandStats::kFailed]});
+    s.commands.push_back(
+        CommandCounts{r.name, r.counts[CommandStats::kReceived], r.counts[CommandStats::kFiltered],
+                      r.counts[CommandStats::kApplied], r.counts[CommandStats::kFailed]});
   }
   s.batches = counters_.batches;
   s.bytes_written = counters_.bytes_written;

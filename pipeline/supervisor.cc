@@ -147,8 +147,9 @@ Status Supervisor::restart() {
   bool drained =
       stop_inputs(std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout);
   if (!drained) {
-    LOG_WARN("restart: not everything in flight was applied in time; the inputs resume from "
-             "their last checkpoints");
+    LOG_WARN(
+        "restart: not everything in flight was applied in time; the inputs resume from "
+        "their last checkpoints");
   }
   Status st = start_inputs(paused);
   if (!st.is_ok()) LOG_ERROR("restart: %s", st.message().c_str());
@@ -212,9 +213,9 @@ Status Supervisor::full_sync(const std::vector<std::string>& inputs, bool flushd
     }
   }
   RedisClient c;
-  Status st = c.connect(target_,
-                        Credentials{config_.output.redis.user_name, config_.output.redis.password},
-                        std::chrono::seconds(5));
+  Status st =
+      c.connect(target_, Credentials{config_.output.redis.user_name, config_.output.redis.password},
+                std::chrono::seconds(5));
   if (st.is_ok()) st = c.checked({"SELECT", "0"});
   for (const auto& n : inputs) {
     if (st.is_ok()) st = c.checked({"DEL", checkpoint_key(n)});

@@ -65,7 +65,8 @@ TEST(Cli, UnreachableTargetIsAClearError) {
   int port = free_port();
   write_file(dir + "/c.yaml",
              "input:\n  redis:\n    addresses: [127.0.0.1:1]\noutput:\n  redis:\n"
-             "    addresses: [127.0.0.1:" + std::to_string(port) + "]\n");
+             "    addresses: [127.0.0.1:" +
+                 std::to_string(port) + "]\n");
   // The probe waits up to 10 s for the target to appear before giving up.
   CliRun r = run_ferry({"sync", "-c", dir + "/c.yaml"});
   EXPECT_EQ(r.code, 1);

@@ -3,6 +3,7 @@
 
 #include "common/units.h"
 #include "config/config_loader.h"
+#include "config/config_writer.h"
 
 namespace ferry {
 namespace {
@@ -188,6 +189,45 @@ TEST(Units, SizesAndDurations) {
   EXPECT_EQ(d.count(), 12 * 3600 * 1000);
   EXPECT_FALSE(parse_duration("5d", &d).is_ok());
   EXPECT_FALSE(parse_duration("fast", &d).is_ok());
+}
+
+// What GET /syncer/config prints loads back as the same configuration, and holds no secret.
+TEST(Config, WrittenConfigurationLoadsBackAndMasksSecrets) {
+  Config c;
+  std::string text = std::string(kMinimal) +
+                     "  replay:\n"
+                     "    targetDbMap: {0: 3, 1: 4}\n"
+                     "    batchTicker: 250ms\n"
+                     "    maxInflightBytes: 32MiB\n"
+                     "server:\n"
+                     "  apiToken: t0k3n-secret\n"
+                     "  gracefullStopTimeout: 2m\n"
+                     "channel:\n"
+                     "  storer:\n"
+                     "    flushPolicy: {duration: 1s}\n";
+  text.replace(text.find("    addresses: [127.0.0.1:6379]\n"), 31,
+               "    addresses: [127.0.0.1:6379]\n    password: in-pass-secret\n");
+  ASSERT_TRUE(load(text, &c).is_ok());
+  const std::string yaml = config_to_yaml(c);
+  const std::string json = config_to_json(c);
+  for (const std::string* out : {&yaml, &json}) {
+    EXPECT_EQ(out->find("secret"), std::string::npos) << *out;
+    EXPECT_NE(out->find(kMaskedSecret), std::string::npos) << *out;
+  }
+  Config again;
+  Status st = load(yaml, &again);
+  ASSERT_TRUE(st.is_ok()) << st.message() << "\n" << yaml;
+  EXPECT_EQ(again.output.replay.target_db_map, (std::map<int, int>{{0, 3}, {1, 4}}));
+  EXPECT_EQ(again.output.replay.batch_ticker.count(), 250);
+  EXPECT_EQ(again.output.replay.max_inflight_bytes, 32u << 20);
+  EXPECT_EQ(again.server.graceful_stop_timeout.count(), 120000);
+  EXPECT_EQ(again.channel.storer.flush_policy, "duration");
+  EXPECT_EQ(again.channel.storer.flush_duration.count(), 1000);
+  EXPECT_EQ(again.input.redis.password, kMaskedSecret);
+  // Written again, it is the same text: nothing is lost or changed on the way.
+  again.input.redis.password = c.input.redis.password;
+  again.server.api_token = c.server.api_token;
+  EXPECT_EQ(config_to_yaml(again), yaml);
 }
 
 }  // namespace
