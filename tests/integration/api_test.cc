@@ -2,10 +2,11 @@
 // between real redis-servers: every endpoint with good and bad input, checked on the target.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <thread>
 
 #include "tests/support/ferry_process.h"
@@ -318,12 +319,62 @@ TEST(Api, TokenIsRequiredButNotForHealthAndMetrics) {
   EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
+bool is_name_char(char c, bool first) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':' ||
+         (!first && std::isdigit(static_cast<unsigned char>(c)));
+}
+
+// One sample line "name{label="value",...} value": its name, its label block (with the
+// braces, as written) and its value. False when the line is not valid exposition text.
+bool parse_sample(const std::string& line, std::string* name, std::string* labels, double* value) {
+  size_t i = 0;
+  while (i < line.size() && is_name_char(line[i], i == 0))
+    i++;
+  if (i == 0) return false;
+  *name = line.substr(0, i);
+  size_t labels_start = i;
+  if (i < line.size() && line[i] == '{') {
+    i++;
+    while (i < line.size() && line[i] != '}') {
+      size_t n = i;
+      while (i < line.size() && is_name_char(line[i], i == n))
+        i++;
+      if (i == n || i + 1 >= line.size() || line[i] != '=' || line[i + 1] != '"') return false;
+      i += 2;
+      while (i < line.size() && line[i] != '"') {
+        if (line[i] == '\\') i++;  // an escaped character
+        i++;
+      }
+      if (i >= line.size()) return false;
+      i++;  // the closing quote
+      if (i < line.size() && line[i] == ',') i++;
+    }
+    if (i >= line.size()) return false;
+    i++;  // '}'
+  }
+  *labels = line.substr(labels_start, i - labels_start);
+  if (i >= line.size() || line[i] != ' ') return false;
+  std::string v = line.substr(i + 1);
+  if (v == "+Inf") {
+    *value = INFINITY;
+    return true;
+  }
+  if (v == "-Inf") {
+    *value = -INFINITY;
+    return true;
+  }
+  if (v == "NaN") {
+    *value = NAN;
+    return true;
+  }
+  char* end = nullptr;
+  *value = std::strtod(v.c_str(), &end);
+  return !v.empty() && end == v.c_str() + v.size();
+}
+
 // Parses the Prometheus text format strictly; returns "name{labels}" -> value, and fails
-// the test on any line that is not valid exposition text.
+// the test on any line that is not valid exposition text or a sample of an undeclared type.
 std::map<std::string, double> parse_exposition(const std::string& text) {
-  static const std::regex comment(R"(# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*))");
-  static const std::regex sample(
-      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*)?\})? ([-+0-9.eE]+|[+-]Inf|NaN))");
   std::map<std::string, std::string> types;
   std::map<std::string, double> out;
   size_t start = 0;
@@ -333,27 +384,36 @@ std::map<std::string, double> parse_exposition(const std::string& text) {
     std::string line = text.substr(start, end - start);
     start = end + 1;
     if (line.empty()) continue;
-    std::smatch m;
-    if (std::regex_match(line, m, comment)) {
-      if (m[1] == "TYPE") types[m[2]] = m[3];
+    if (line.rfind("# HELP ", 0) == 0) continue;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::string rest = line.substr(7);
+      size_t sp = rest.find(' ');
+      if (sp == std::string::npos) {
+        ADD_FAILURE() << "malformed TYPE line: " << line;
+        continue;
+      }
+      std::string type = rest.substr(sp + 1);
+      EXPECT_TRUE(type == "counter" || type == "gauge" || type == "histogram" ||
+                  type == "summary" || type == "untyped")
+          << line;
+      types[rest.substr(0, sp)] = type;
       continue;
     }
-    if (!std::regex_match(line, m, sample)) {
+    std::string name, labels;
+    double value = 0;
+    if (!parse_sample(line, &name, &labels, &value)) {
       ADD_FAILURE() << "not exposition text: " << line;
       continue;
     }
-    std::string name = m[1];
     std::string family = name;
-    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-      std::string sfx = suffix;
+    for (const std::string sfx : {"_bucket", "_sum", "_count"}) {
       if (!types.count(family) && name.size() > sfx.size() &&
           name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0) {
         family = name.substr(0, name.size() - sfx.size());
       }
     }
     EXPECT_TRUE(types.count(family)) << "no TYPE before " << line;
-    std::string value = m[m.size() - 1];
-    out[name + m[2].str()] = value == "+Inf" ? INFINITY : std::stod(value);
+    out[name + labels] = value;
   }
   return out;
 }
