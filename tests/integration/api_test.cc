@@ -298,7 +298,9 @@ TEST(Api, ConfigIsTheEffectiveOneWithSecretsMasked) {
 
 TEST(Api, TokenIsRequiredButNotForHealthAndMetrics) {
   SyncUnderTest s;
+  s.token = "t0ken";
   ASSERT_TRUE(s.start("  apiToken: t0ken\n"));
+  ASSERT_TRUE(s.caught_up());
   const std::string base = s.ferry.api();
   for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
            {"GET", "/syncer/status"},
