@@ -1,7 +1,9 @@
-// Micro benchmarks of the hot pure functions: RDB parsing with full value decoding, RESP
-// command parsing, CRC64, CRC16 key slots, LZF. `ctest` runs each once on small inputs as a
-// smoke check; run the binary directly for numbers (FERRY_BENCH_RDB=<file> parses that RDB
-// instead of the corpus sample).
+// Micro benchmarks of the hot paths: RDB parsing with full value decoding, RESP command
+// parsing, CRC64, CRC16 key slots, LZF, the stream stages (parse, filter, route, batch
+// encoding) per command, and the flow graph's own cost per message. `ctest` runs each once
+// on small inputs as a smoke check; for numbers run the binary directly, with
+// FERRY_BENCH_RDB_MIXED / FERRY_BENCH_RDB_STRINGS naming big RDB files to parse
+// (`ferry_e2e_bench --make-rdbs DIR` writes them; scripts/bench.sh does all of it).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -10,6 +12,12 @@
 #include <sstream>
 #include <string>
 
+#include <oneapi/tbb/flow_graph.h>
+
+#include "nodes/batch_stage.h"
+#include "nodes/filter_stage.h"
+#include "nodes/parse_stage.h"
+#include "nodes/route_stage.h"
 #include "proto/crc16.h"
 #include "proto/crc64.h"
 #include "proto/lzf.h"
@@ -25,11 +33,6 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string rdb_input() {
-  const char* path = std::getenv("FERRY_BENCH_RDB");
-  return read_file(path ? path : FERRY_BENCH_SAMPLE_RDB);
 }
 
 // Decodes every value into the elements the apply stage would consume, and counts them.
@@ -55,8 +58,13 @@ class CountingSink : public rdb::RdbSink, public rdb::ValueVisitor {
   rdb::RdbDecoder decoder_;
 };
 
-void BM_RdbParseAndDecode(benchmark::State& state) {
-  std::string rdb = rdb_input();
+// Parses a whole RDB, fed in 64 KiB pieces as it arrives from a socket, decoding every value.
+void BM_RdbParseAndDecode(benchmark::State& state, const std::string& path) {
+  std::string rdb = read_file(path);
+  if (rdb.empty()) {
+    state.SkipWithError(("cannot read " + path).c_str());
+    return;
+  }
   const size_t chunk = 64 * 1024;
   for (auto _ : state) {
     CountingSink sink;
@@ -69,7 +77,6 @@ void BM_RdbParseAndDecode(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * rdb.size()));
 }
-BENCHMARK(BM_RdbParseAndDecode)->Unit(benchmark::kMillisecond);
 
 std::string command_stream(int n) {
   std::string out;
@@ -144,7 +151,129 @@ void BM_LzfDecompress(benchmark::State& state) {
 }
 BENCHMARK(BM_LzfDecompress);
 
+// The stream stages of one input, serially: parse (RESP splitting, packets), filter, route
+// and batch (encoding each command into a MULTI ... HSET checkpoint ... EXEC batch).
+void BM_StreamStages(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const std::string stream = command_stream(n);
+  ReplayConfig replay;
+  for (auto _ : state) {
+    InputCounters counters;
+    RdbApplyStats rdb_stats;
+    MemoryBudget budget(1ull << 40);
+    OffsetTracker tracker;
+    StageContext ctx;
+    ctx.input = "127.0.0.1:6379";
+    ctx.replay = &replay;
+    ctx.transaction = true;
+    ctx.checkpoint_in_target = true;
+    ctx.counters = &counters;
+    ctx.rdb_stats = &rdb_stats;
+    ctx.budget = &budget;
+    ctx.tracker = &tracker;
+    ctx.fail = [](const Status&) { std::abort(); };
+    ParseStage parse(&ctx);
+    FilterStage filter(&ctx);
+    RouteStage route(&ctx, 1);
+    BatchStage batch(&ctx, 1);
+    std::vector<PacketPtr> packets;
+    std::vector<BatchPtr> batches;
+    uint64_t bytes = 0;
+    auto run = [&](const SourceChunk& chunk) {
+      packets.clear();
+      parse.process(chunk, &packets);
+      for (const PacketPtr& p : packets) {
+        filter.process(*p);
+        route.process(*p);
+        batches.clear();
+        batch.process(p, &batches);
+        for (const BatchPtr& b : batches) {
+          bytes += b->wire.size();
+          for (uint64_t seq : b->seqs)
+            tracker.done(seq);
+          batch.on_batch_done(0);
+        }
+      }
+    };
+    SourceChunk begin;
+    begin.kind = SourceChunk::Kind::kStreamBegin;
+    begin.replid = std::string(40, 'a');
+    begin.db = 0;
+    run(begin);
+    for (size_t i = 0; i < stream.size(); i += 16384) {
+      SourceChunk data;
+      data.kind = SourceChunk::Kind::kStreamData;
+      data.offset = i;
+      data.data = stream.substr(i, 16384);
+      run(data);
+    }
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_StreamStages)->Arg(20000)->Unit(benchmark::kMillisecond);
+
+// The flow graph's own cost per message, with ferry's shape (serial source and parse, a
+// parallel stage, a sequencer restoring order, serial stages after) and bodies that do
+// nothing.
+void BM_FlowGraphPerMessage(benchmark::State& state) {
+  namespace flow = oneapi::tbb::flow;
+  const uint64_t n = static_cast<uint64_t>(state.range(0));
+  struct Msg {
+    uint64_t seq;
+  };
+  using Ptr = std::shared_ptr<Msg>;
+  for (auto _ : state) {
+    flow::graph g;
+    uint64_t next = 0, sink = 0;
+    flow::input_node<Ptr> source(g, [&](oneapi::tbb::flow_control& fc) -> Ptr {
+      if (next == n) {
+        fc.stop();
+        return nullptr;
+      }
+      return std::make_shared<Msg>(Msg{next++});
+    });
+    flow::function_node<Ptr, Ptr, flow::rejecting> parse(g, flow::serial,
+                                                         [](const Ptr& m) { return m; });
+    flow::function_node<Ptr, Ptr> decode(g, flow::unlimited, [](const Ptr& m) { return m; });
+    flow::sequencer_node<Ptr> order(g, [](const Ptr& m) { return m->seq; });
+    flow::function_node<Ptr, Ptr> filter(g, flow::serial, [](const Ptr& m) { return m; });
+    flow::function_node<Ptr, flow::continue_msg> batch(g, flow::serial, [&](const Ptr& m) {
+      sink += m->seq;
+      return flow::continue_msg();
+    });
+    flow::make_edge(source, parse);
+    flow::make_edge(parse, decode);
+    flow::make_edge(decode, order);
+    flow::make_edge(order, filter);
+    flow::make_edge(filter, batch);
+    source.activate();
+    g.wait_for_all();
+    benchmark::DoNotOptimize(sink);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_FlowGraphPerMessage)->Arg(100000)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace ferry
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  using ferry::BM_RdbParseAndDecode;
+  benchmark::RegisterBenchmark("BM_RdbParseAndDecode/corpus_sample", BM_RdbParseAndDecode,
+                               std::string(FERRY_BENCH_SAMPLE_RDB))
+      ->Unit(benchmark::kMillisecond);
+  for (const auto& [name, env] : {std::pair{"mixed", "FERRY_BENCH_RDB_MIXED"},
+                                  std::pair{"strings", "FERRY_BENCH_RDB_STRINGS"}}) {
+    if (const char* path = std::getenv(env)) {
+      benchmark::RegisterBenchmark((std::string("BM_RdbParseAndDecode/") + name).c_str(),
+                                   BM_RdbParseAndDecode, std::string(path))
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
