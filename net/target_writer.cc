@@ -1,6 +1,5 @@
 #include "net/target_writer.h"
 
-#include <hiredis/hiredis.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -18,10 +17,6 @@ namespace {
 
 constexpr size_t kReadBuf = 256 * 1024;
 constexpr size_t kMaxFailuresKept = 64;
-
-redisReader* as_reader(void* p) {
-  return static_cast<redisReader*>(p);
-}
 
 // Upper-case name and first argument of the command at `offset` in `wire`, for messages.
 void describe_command(const std::string& wire, uint64_t offset, std::string* name,
@@ -159,7 +154,7 @@ Status TargetWriter::connect_once() {
     return st;
   }
   sock_ = sock;
-  reader_ = redisReaderCreate();
+  reader_.clear();
   connected_ = true;
   return Status::ok();
 }
@@ -169,10 +164,7 @@ void TargetWriter::drop_connection(const Status& why) {
     delete sock_;
     sock_ = nullptr;
   }
-  if (reader_) {
-    redisReaderFree(as_reader(reader_));
-    reader_ = nullptr;
-  }
+  reader_.clear();
   connected_ = false;
   size_t unacked = 0;
   for (const auto& p : pending_)
@@ -198,24 +190,23 @@ Status TargetWriter::skip_committed() {
   std::string req;
   resp::append_command(&req, {"HGET", checkpoint_key_, "seq"});
   FERRY_RETURN_IF_ERROR(sock_->write_all(req, std::chrono::milliseconds(5000)));
-  void* reply = nullptr;
+  resp::Reply reply;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!reply) {
-    if (redisReaderGetReply(as_reader(reader_), &reply) != REDIS_OK) {
-      return Status::corruption("malformed reply to HGET");
+  while (true) {
+    resp::ReplyReader::Result got_reply = reader_.next(&reply);
+    if (got_reply == resp::ReplyReader::Result::kError) {
+      return Status::corruption("malformed reply to HGET: " + reader_.error());
     }
-    if (reply) break;
+    if (got_reply == resp::ReplyReader::Result::kReply) break;
     if (std::chrono::steady_clock::now() > deadline) return Status::io_error("HGET timed out");
     char buf[4096];
     size_t got = 0;
     FERRY_RETURN_IF_ERROR(sock_->read_some(buf, sizeof(buf), std::chrono::milliseconds(500), &got));
-    if (got > 0) redisReaderFeed(as_reader(reader_), buf, got);
+    if (got > 0) reader_.feed(buf, got);
   }
-  const auto* r = static_cast<const redisReply*>(reply);
   int64_t committed = 0;
-  if (r->type == REDIS_REPLY_STRING) parse_int(std::string_view(r->str, r->len), &committed);
-  bool is_error = r->type == REDIS_REPLY_ERROR;
-  freeReplyObject(reply);
+  if (reply.type == resp::Reply::Type::kString) parse_int(reply.str, &committed);
+  bool is_error = reply.is_error();
   if (is_error) return Status::io_error("cannot read the checkpoint after a reconnect");
   size_t skipped = 0;
   while (!pending_.empty() && pending_.front().batch->seq != 0 &&
@@ -369,10 +360,7 @@ void TargetWriter::run() {
     delete sock_;
     sock_ = nullptr;
   }
-  if (reader_) {
-    redisReaderFree(as_reader(reader_));
-    reader_ = nullptr;
-  }
+  reader_.clear();
   connected_ = false;
 }
 
@@ -404,27 +392,22 @@ bool TargetWriter::pump_reads(Status* error) {
       return false;
     }
     if (got == 0) return true;
-    if (redisReaderFeed(as_reader(reader_), buf, got) != REDIS_OK) {
-      *error = Status::corruption("cannot parse the target's replies");
-      return false;
-    }
+    reader_.feed(buf, got);
     while (true) {
-      void* reply = nullptr;
-      if (redisReaderGetReply(as_reader(reader_), &reply) != REDIS_OK) {
-        *error = Status::corruption(std::string("malformed reply from the target: ") +
-                                    as_reader(reader_)->errstr);
+      resp::Reply& reply = reply_;
+      resp::ReplyReader::Result res = reader_.next(&reply);
+      if (res == resp::ReplyReader::Result::kError) {
+        *error = Status::corruption("malformed reply from the target: " + reader_.error());
         return false;
       }
-      if (!reply) break;
+      if (res == resp::ReplyReader::Result::kNeedMore) break;
       if (pending_.empty() || pending_.front().sent == 0 ||
           pending_.front().replies >= pending_.front().batch->expects.size()) {
-        freeReplyObject(reply);
         *error = Status::corruption("a reply arrived for no command");
         return false;
       }
       Pending& p = pending_.front();
       judge(p, reply);
-      freeReplyObject(reply);
       if (p.replies < p.batch->expects.size()) continue;
       if (p.aborted) {
         // Nothing of it was applied. Send it again — without the commands the target refused
@@ -444,8 +427,9 @@ bool TargetWriter::pump_reads(Status* error) {
   }
 }
 
-void TargetWriter::judge(Pending& p, const void* raw) {
-  const auto* r = static_cast<const redisReply*>(raw);
+void TargetWriter::judge(Pending& p, const resp::Reply& reply) {
+  using Type = resp::Reply::Type;
+  const resp::Reply* r = &reply;
   const WriteBatch& b = *p.batch;
   const ReplyExpect& ex = b.expects[p.replies++];
   auto fail = [&](const ReplyExpect& e, const std::string& error) {
@@ -466,9 +450,9 @@ void TargetWriter::judge(Pending& p, const void* raw) {
       p.result.fatal = why;
     }
   };
-  auto judge_one = [&](const ReplyExpect& e, const redisReply* rr) {
-    bool is_err = rr->type == REDIS_REPLY_ERROR;
-    std::string err = is_err ? std::string(rr->str, rr->len) : std::string();
+  auto judge_one = [&](const ReplyExpect& e, const resp::Reply* rr) {
+    bool is_err = rr->is_error();
+    std::string err = is_err ? std::string(rr->str) : std::string();
     auto key_of = [&]() {
       std::string name, key;
       describe_command(b.wire, e.cmd_offset, &name, &key);
@@ -495,7 +479,7 @@ void TargetWriter::judge(Pending& p, const void* raw) {
         return;
       case ReplyCheck::kNilIgnored:
       case ReplyCheck::kNilFatal:
-        if (rr->type == REDIS_REPLY_NIL) {
+        if (rr->type == Type::kNil) {
           if (e.check == ReplyCheck::kNilFatal) {
             fatal("key " + key_of() + " already exists on the target (keyExists: error)");
           } else {
@@ -508,21 +492,21 @@ void TargetWriter::judge(Pending& p, const void* raw) {
         return;
       case ReplyCheck::kKeptIgnored:
       case ReplyCheck::kKeptFatal:
-        if (rr->type == REDIS_REPLY_INTEGER && rr->integer == 0) {
+        if (rr->type == Type::kInteger && rr->integer == 0) {
           if (e.check == ReplyCheck::kKeptFatal) {
             fatal("key " + key_of() + " already exists on the target (keyExists: error)");
           } else {
             p.result.ignored++;
             if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
           }
-        } else if (rr->type == REDIS_REPLY_INTEGER && rr->integer == 2 && e.log_key) {
+        } else if (rr->type == Type::kInteger && rr->integer == 2 && e.log_key) {
           LOG_INFO("key %s exists on the target: replaced", key_of().c_str());
         } else if (is_err) {
           fail(e, err);
         }
         return;
       case ReplyCheck::kExistsProbe:
-        if (rr->type == REDIS_REPLY_INTEGER && rr->integer == 1 && e.log_key) {
+        if (rr->type == Type::kInteger && rr->integer == 1 && e.log_key) {
           LOG_INFO("key %s exists on the target: replaced", key_of().c_str());
         } else if (is_err) {
           fail(e, err);
@@ -532,25 +516,25 @@ void TargetWriter::judge(Pending& p, const void* raw) {
   };
   if (ex.queued) {
     // Inside MULTI the reply is +QUEUED; an error here makes EXEC abort.
-    if (r->type == REDIS_REPLY_ERROR) {
+    if (r->is_error()) {
       p.refused.push_back(p.replies - 1);
-      p.refused_errors.emplace_back(r->str, r->len);
+      p.refused_errors.emplace_back(r->str);
     }
     return;
   }
   if (ex.exec_count > 0) {
-    if (r->type == REDIS_REPLY_ARRAY) {
-      for (size_t i = 0; i < r->elements && i < ex.exec_count; i++) {
-        judge_one(b.expects[ex.exec_first + i], r->element[i]);
+    if (r->type == Type::kArray) {
+      for (size_t i = 0; i < r->elements.size() && i < ex.exec_count; i++) {
+        judge_one(b.expects[ex.exec_first + i], &r->elements[i]);
       }
-    } else if (r->type == REDIS_REPLY_ERROR) {
+    } else if (r->is_error()) {
       if (b.seq != 0 && p.replies == b.expects.size()) {
         p.aborted = true;  // a batch transaction: handled once its replies are all read
       } else {
         for (size_t i = 0; i < p.refused.size(); i++) {
           fail(b.expects[p.refused[i]], p.refused_errors[i]);
         }
-        fail(ex, std::string(r->str, r->len) + " (the whole transaction was discarded)");
+        fail(ex, std::string(r->str) + " (the whole transaction was discarded)");
       }
     }
     return;

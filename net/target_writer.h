@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "net/endpoint.h"
 #include "proto/reply_check.h"
+#include "proto/reply_reader.h"
 
 namespace ferry {
 
@@ -98,7 +99,7 @@ class TargetWriter {
   // A transaction came back EXECABORT: drops the commands the target refused as invalid
   // (they can never succeed), so that the rest goes again; false if nothing was dropped.
   bool isolate_refused(Pending& p);
-  void judge(Pending& p, const void* reply);
+  void judge(Pending& p, const resp::Reply& reply);
   void finish_front();
   void drop_connection(const Status& why);
   void cancel_all();
@@ -123,7 +124,8 @@ class TargetWriter {
   // the one at `unsent_` is the next to write. Replies to a batch's first commands may
   // arrive while its last ones are still being written.
   Socket* sock_ = nullptr;
-  void* reader_ = nullptr;  // hiredis redisReader
+  resp::ReplyReader reader_;
+  resp::Reply reply_;  // reused: its element list keeps its capacity
   std::deque<Pending> pending_;
   size_t unsent_ = 0;
   bool retry_backoff_ = false;  // wait before reconnecting (a transaction was refused)

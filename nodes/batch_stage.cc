@@ -102,7 +102,13 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
     open.in_multi = false;
   }
   Batch& done = *open.batch;
-  uint64_t size = done.wire.capacity() + done.expects.capacity() * sizeof(ReplyExpect);
+  // Growth by doubling may have left up to half of the buffers unused: a batch can wait
+  // long for its turn, so it holds (and is charged) only what it uses.
+  if (done.wire.capacity() > done.wire.size() + done.wire.size() / 4) done.wire.shrink_to_fit();
+  if (done.expects.capacity() > done.expects.size() + done.expects.size() / 4) {
+    done.expects.shrink_to_fit();
+  }
+  uint64_t size = memory_of(done);
   ctx_->budget->adjust(done.charged, size);
   done.charged = size;
   BatchPtr b = std::move(open.batch);
@@ -129,8 +135,7 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
   uint64_t grown = 0;
   for (Open& open : open_) {
     if (!open.batch) continue;
-    uint64_t size =
-        open.batch->wire.capacity() + open.batch->expects.capacity() * sizeof(ReplyExpect);
+    uint64_t size = memory_of(*open.batch);
     grown += size - open.batch->charged;
     open.batch->charged = size;
   }

@@ -17,7 +17,12 @@ class MemoryBudget {
   // Called (on the releasing thread) when usage drops back under the limit.
   void set_room_listener(std::function<void()> listener) { on_room_ = std::move(listener); }
 
-  void charge(uint64_t bytes) { used_.fetch_add(static_cast<int64_t>(bytes)); }
+  void charge(uint64_t bytes) {
+    int64_t now = used_.fetch_add(static_cast<int64_t>(bytes)) + static_cast<int64_t>(bytes);
+    int64_t peak = peak_.load(std::memory_order_relaxed);
+    while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+    }
+  }
   void release(uint64_t bytes) {
     int64_t before = used_.fetch_sub(static_cast<int64_t>(bytes));
     if (before >= limit_ && before - static_cast<int64_t>(bytes) < limit_ && on_room_) on_room_();
@@ -33,10 +38,12 @@ class MemoryBudget {
   bool has_room() const { return used_.load() < limit_; }
   int64_t used() const { return used_.load(); }
   int64_t limit() const { return limit_; }
+  int64_t peak() const { return peak_.load(std::memory_order_relaxed); }
 
  private:
   const int64_t limit_;
   std::atomic<int64_t> used_{0};
+  std::atomic<int64_t> peak_{0};
   std::function<void()> on_room_;
 };
 

@@ -70,6 +70,12 @@ struct Packet {
 };
 using PacketPtr = std::shared_ptr<Packet>;
 
+// Heap bytes a packet holds: what it is charged to the memory budget.
+inline uint64_t memory_of(const Packet& p) {
+  return sizeof(Packet) + p.rdb_items.capacity() * sizeof(RdbItem) + p.rdb_bytes.capacity() +
+         p.cmds.memory() + p.end.replid.capacity();
+}
+
 inline PacketPtr make_tick() {
   auto p = std::make_shared<Packet>();
   p->kind = Packet::Kind::kTick;
@@ -87,5 +93,12 @@ struct Batch : WriteBatch {
   std::vector<uint16_t> stat_ids;  // stream commands: their CommandStats ids, in order
 };
 using BatchPtr = std::shared_ptr<Batch>;
+
+// Heap bytes a batch holds: what it is charged to the memory budget.
+inline uint64_t memory_of(const Batch& b) {
+  return sizeof(Batch) + b.wire.capacity() + b.expects.capacity() * sizeof(ReplyExpect) +
+         b.seqs.capacity() * sizeof(uint64_t) + b.stat_ids.capacity() * sizeof(uint16_t) +
+         b.end.replid.capacity();
+}
 
 }  // namespace ferry

@@ -45,8 +45,7 @@ void ParseStage::emit() {
     cur_->rdb_begin = true;
     rdb_begin_pending_ = false;
   }
-  cur_->charged = cur_->rdb_bytes.size() + cur_->cmds.bytes() +
-                  cur_->rdb_items.size() * sizeof(RdbItem) + cur_->cmds.size() * 64;
+  cur_->charged = memory_of(*cur_);
   ctx_->budget->charge(cur_->charged);
   out_->push_back(std::move(cur_));
   cur_.reset();

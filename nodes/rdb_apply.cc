@@ -275,7 +275,12 @@ Status RdbApplier::apply(const RdbItem& item, std::string_view key, std::string_
   const bool whole = item.piece == rdb::Piece::kWhole;
   const bool log_keys = replay_.key_exists_log;
 
-  if (can_restore(item) || item.type == rdb::kTypeModule2) {
+  // A whole string goes as SET: the target parses it faster than a RESTORE payload (no
+  // CRC64, no LZF), and ferry need not build the payload. RESTORE only when it carries
+  // what SET cannot: the key's LRU idle time or LFU frequency.
+  const bool as_set = item.type == rdb::kTypeString && whole && item.freq < 0 && item.idle_s < 0 &&
+                      caps_.set_pxat();
+  if (!as_set && (can_restore(item) || item.type == rdb::kTypeModule2)) {
     NullVisitor check;
     Status st = decoder.decode(item.type, item.piece, value, &check, &res);
     if (!st.is_ok()) return context(st);

@@ -128,6 +128,14 @@ void CommandList::truncate(size_t n) {
   cmds_.resize(n);
 }
 
+void CommandList::shrink_to_fit() {
+  wire_.shrink_to_fit();
+  cmds_.shrink_to_fit();
+  args_.shrink_to_fit();
+  std::string().swap(scratch_);
+  std::vector<resp::ArgSpan>().swap(scratch_args_);
+}
+
 void CommandList::clear() {
   wire_.clear();
   cmds_.clear();

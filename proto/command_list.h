@@ -62,6 +62,19 @@ class CommandList {
   size_t size() const { return cmds_.size(); }
   bool empty() const { return cmds_.empty(); }
   size_t bytes() const { return wire_.size(); }
+  // Heap bytes held (capacities, not sizes): what the memory budget is charged.
+  size_t memory() const {
+    return wire_.capacity() + cmds_.capacity() * sizeof(Cmd) +
+           args_.capacity() * sizeof(resp::ArgSpan) + scratch_.capacity() +
+           scratch_args_.capacity() * sizeof(resp::ArgSpan);
+  }
+  void reserve(size_t bytes, size_t cmds, size_t args) {
+    wire_.reserve(bytes);
+    cmds_.reserve(cmds);
+    args_.reserve(args);
+  }
+  // Gives back what growth over-allocated, and the staging buffers.
+  void shrink_to_fit();
   const std::string& wire() const { return wire_; }
   Cmd& cmd(size_t i) { return cmds_[i]; }
   const Cmd& cmd(size_t i) const { return cmds_[i]; }

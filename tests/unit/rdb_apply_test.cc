@@ -158,33 +158,61 @@ TEST(RdbApply, NewTypesAreRestoredWhereTheTargetLoadsThem) {
 }
 
 TEST(RdbApply, KeyExistsModes) {
-  Records r = parse("v10-strings.rdb");
+  // Strings go as SET (NX unless replacing), whatever replayRdbEnableRestore says; other
+  // types as RESTORE (REPLACE when replacing) or, with RESTORE disabled, rebuilt.
   struct Mode {
     std::string name;
+    std::string file, key;
     bool restore;
     std::string want;
     ReplyCheck check;
+    bool replace, nx;
   } modes[] = {
-      {"replace", true, "RESTORE str:utf8 0 ", ReplyCheck::kAny},
-      {"ignore", true, "RESTORE str:utf8 0 ", ReplyCheck::kBusyKeyIgnored},
-      {"error", true, "RESTORE str:utf8 0 ", ReplyCheck::kBusyKeyFatal},
-      {"ignore", false, "SET str:utf8 ", ReplyCheck::kNilIgnored},
-      {"error", false, "SET str:utf8 ", ReplyCheck::kNilFatal},
+      {"replace", "v10-strings.rdb", "str:utf8", true, "SET str:utf8 ", ReplyCheck::kAny, false,
+       false},
+      {"ignore", "v10-strings.rdb", "str:utf8", true, "SET str:utf8 ", ReplyCheck::kNilIgnored,
+       false, true},
+      {"error", "v10-strings.rdb", "str:utf8", false, "SET str:utf8 ", ReplyCheck::kNilFatal, false,
+       true},
+      {"replace", "v10-lists.rdb", "list:lp:small", true, "RESTORE list:lp:small 0 ",
+       ReplyCheck::kAny, true, false},
+      {"ignore", "v10-lists.rdb", "list:lp:small", true, "RESTORE list:lp:small 0 ",
+       ReplyCheck::kBusyKeyIgnored, false, false},
+      {"error", "v10-lists.rdb", "list:lp:small", true, "RESTORE list:lp:small 0 ",
+       ReplyCheck::kBusyKeyFatal, false, false},
   };
   for (const auto& m : modes) {
+    Records r = parse(m.file);
     ReplayConfig replay;
     replay.key_exists = m.name;
     replay.replay_rdb_enable_restore = m.restore;
     RdbApplyStats stats;
     Applied a = apply_all(r, replay, caps(7, 0), &stats);
-    const auto& cmds = a.by_key["str:utf8"];
-    ASSERT_EQ(cmds.size(), 1u) << m.name;
+    const auto& cmds = a.by_key[m.key];
+    ASSERT_EQ(cmds.size(), 1u) << m.name << " " << m.key;
     EXPECT_EQ(cmds[0].rfind(m.want, 0), 0u) << cmds[0];
     bool replace = cmds[0].find(" REPLACE") != std::string::npos;
     bool nx = cmds[0].size() >= 3 && cmds[0].substr(cmds[0].size() - 3) == " NX";
-    EXPECT_EQ(replace, m.restore && m.name == "replace") << cmds[0];
-    EXPECT_EQ(nx, !m.restore && m.name != "replace") << cmds[0];
-    EXPECT_EQ(a.checks["str:utf8"][0], m.check) << m.name;
+    EXPECT_EQ(replace, m.replace) << cmds[0];
+    EXPECT_EQ(nx, m.nx) << cmds[0];
+    EXPECT_EQ(a.checks[m.key][0], m.check) << m.name;
+  }
+}
+
+TEST(RdbApply, StringsWithLruOrLfuInfoKeepRestore) {
+  // SET cannot carry an idle time or a frequency: those strings stay RESTOREs.
+  for (const char* file : {"v10-lru.rdb", "v10-lfu.rdb"}) {
+    Records r = parse(file);
+    ReplayConfig replay;
+    RdbApplyStats stats;
+    Applied a = apply_all(r, replay, caps(7, 0), &stats);
+    for (const char* key : {"lru:string", "lru:int"}) {
+      std::string k = std::string(key);
+      if (std::string(file) == "v10-lfu.rdb") k.replace(0, 3, "lfu");
+      const auto& cmds = a.by_key[k];
+      ASSERT_EQ(cmds.size(), 1u) << file << ": " << k;
+      EXPECT_EQ(cmds[0].rfind("RESTORE " + k + " 0 ", 0), 0u) << cmds[0];
+    }
   }
 }
 
@@ -217,8 +245,10 @@ TEST(RdbApply, KeysExpiredAtLoadTimeAreNotWritten) {
     EXPECT_TRUE(cmds.empty()) << key;
   EXPECT_EQ(stats.expired_skipped.load(), 13u);
   Applied b = apply_all(r, replay, caps(7, 0), &stats, 0);
-  EXPECT_TRUE(has_prefix(b.by_key["ttl:string"], "RESTORE ttl:string 4102"));
-  EXPECT_NE(b.by_key["ttl:string"][0].find(" ABSTTL"), std::string::npos);
+  EXPECT_TRUE(has_prefix(b.by_key["ttl:string"], "SET ttl:string "));
+  EXPECT_NE(b.by_key["ttl:string"][0].find(" PXAT 4102"), std::string::npos);
+  EXPECT_TRUE(has_prefix(b.by_key["ttl:list:small"], "RESTORE ttl:list:small 4102"));
+  EXPECT_NE(b.by_key["ttl:list:small"][0].find(" ABSTTL"), std::string::npos);
 }
 
 }  // namespace
