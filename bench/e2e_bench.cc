@@ -35,6 +35,7 @@ struct Args {
   bool quick = false;
   bool smoke = false;  // a tiny run that only checks the harness works
   bool mixed = true;
+  bool full_sync = true;  // false: the incremental section only (for quick iterations)
   int load_seconds = 8;
   std::string out;
   std::string micro_json;  // Google Benchmark JSON output to include
@@ -341,22 +342,25 @@ int run(const Args& args) {
   const std::string machine = machine_description();
   log("machine: " + machine);
   std::vector<FullSyncResult> full;
+  FullSyncResult big;
   const uint64_t small = args.smoke ? 20'000 : args.quick ? 200'000 : 1'000'000;
-  full.push_back(
-      full_sync_section(args, std::to_string(small / 1000) + "k small strings",
-                        [&](BenchServer& s) { load_small_strings(s.endpoint(), small, 16); }));
-  if (args.mixed) {
-    double scale = args.smoke ? 0.002 : args.quick ? 0.05 : 1.0;
-    full.push_back(full_sync_section(args,
-                                     args.quick || args.smoke ? "mixed (small)" : "mixed (~1 GB)",
-                                     [&](BenchServer& s) { load_mixed(s.endpoint(), scale); }));
+  if (args.full_sync) {
+    full.push_back(
+        full_sync_section(args, std::to_string(small / 1000) + "k small strings",
+                          [&](BenchServer& s) { load_small_strings(s.endpoint(), small, 16); }));
+    if (args.mixed) {
+      double scale = args.smoke ? 0.002 : args.quick ? 0.05 : 1.0;
+      full.push_back(full_sync_section(args,
+                                       args.quick || args.smoke ? "mixed (small)" : "mixed (~1 GB)",
+                                       [&](BenchServer& s) { load_mixed(s.endpoint(), scale); }));
+    }
+    // Memory must not grow with the dataset: the same keys, four times as many.
+    Args one_round = args;
+    one_round.rounds = 1;
+    big =
+        full_sync_section(one_round, std::to_string(small * 4 / 1000) + "k small strings",
+                          [&](BenchServer& s) { load_small_strings(s.endpoint(), small * 4, 16); });
   }
-  // Memory must not grow with the dataset: the same keys, four times as many.
-  Args one_round = args;
-  one_round.rounds = 1;
-  FullSyncResult big =
-      full_sync_section(one_round, std::to_string(small * 4 / 1000) + "k small strings",
-                        [&](BenchServer& s) { load_small_strings(s.endpoint(), small * 4, 16); });
 
   std::vector<double> rates = args.smoke ? std::vector<double>{5'000, 0}
                               : args.quick
@@ -378,15 +382,17 @@ int run(const Args& args) {
      << " rounds, medians; native = a redis-server replica (`REPLICAOF`, default "
         "settings: diskless sync from the source, disk-based load)\n";
   md << "- produced by `scripts/bench.sh`" << (args.quick ? " --quick" : "") << "\n\n";
-  md << "## Full sync\n\nFrom the start command (REPLICAOF / `ferry sync`) until the target "
-        "holds the whole dataset; data verified equal afterwards (DEBUG DIGEST).\n\n";
-  md << "| dataset | keys | source memory | native | ferry | ferry / native | ferry peak RSS |\n";
-  md << "|---|---|---|---|---|---|---|\n";
-  for (const FullSyncResult& r : full) {
-    double n = median(r.native), f = median(r.ferry);
-    md << "| " << r.dataset << " | " << r.keys << " | " << mib(r.used_memory) << " | "
-       << fmt("%.2f s", n) << " | " << fmt("%.2f s", f) << " | " << fmt("%.2fx", f / n) << " | "
-       << mib(r.ferry_peak_rss) << " |\n";
+  if (!full.empty()) {
+    md << "## Full sync\n\nFrom the start command (REPLICAOF / `ferry sync`) until the target "
+          "holds the whole dataset; data verified equal afterwards (DEBUG DIGEST).\n\n";
+    md << "| dataset | keys | source memory | native | ferry | ferry / native | ferry peak RSS |\n";
+    md << "|---|---|---|---|---|---|---|\n";
+    for (const FullSyncResult& r : full) {
+      double n = median(r.native), f = median(r.ferry);
+      md << "| " << r.dataset << " | " << r.keys << " | " << mib(r.used_memory) << " | "
+         << fmt("%.2f s", n) << " | " << fmt("%.2f s", f) << " | " << fmt("%.2fx", f / n) << " | "
+         << mib(r.ferry_peak_rss) << " |\n";
+    }
   }
   md << "\n## Incremental\n\nA paced SET/HSET/LPUSH/ZADD/INCR mix (4 pipelined connections) for "
      << args.load_seconds
@@ -409,19 +415,21 @@ int run(const Args& args) {
   double sn = sustained(native_pts), sf = sustained(ferry_pts);
   md << "\nHighest rate sustained with p99 lag < 100 ms: native " << fmt("%.0f/s", sn) << ", ferry "
      << fmt("%.0f/s", sf) << " (" << fmt("%.0f%%", sn > 0 ? 100 * sf / sn : 0) << " of native).\n";
-  md << "\n## Resources\n\n";
-  md << "| | value |\n|---|---|\n";
-  for (const FullSyncResult& r : full) {
-    md << "| ferry peak RSS, full sync of " << r.dataset << " | " << mib(r.ferry_peak_rss)
+  if (!full.empty()) {
+    md << "\n## Resources\n\n";
+    md << "| | value |\n|---|---|\n";
+    for (const FullSyncResult& r : full) {
+      md << "| ferry peak RSS, full sync of " << r.dataset << " | " << mib(r.ferry_peak_rss)
+         << " |\n";
+    }
+    md << "| ferry peak RSS, full sync of " << big.dataset << " | " << mib(big.ferry_peak_rss)
+       << " |\n";
+    md << "| RSS growth, " << full[0].dataset << " → " << big.dataset << " | "
+       << fmt("%+.0f%%", 100.0 * (static_cast<double>(big.ferry_peak_rss) /
+                                      static_cast<double>(full[0].ferry_peak_rss) -
+                                  1))
        << " |\n";
   }
-  md << "| ferry peak RSS, full sync of " << big.dataset << " | " << mib(big.ferry_peak_rss)
-     << " |\n";
-  md << "| RSS growth, " << full[0].dataset << " → " << big.dataset << " | "
-     << fmt("%+.0f%%", 100.0 * (static_cast<double>(big.ferry_peak_rss) /
-                                    static_cast<double>(full[0].ferry_peak_rss) -
-                                1))
-     << " |\n";
   std::string micro = micro_table(args.micro_json);
   if (!micro.empty()) md << "\n## Micro benchmarks (one core)\n\n" << micro;
 
@@ -482,6 +490,8 @@ int main(int argc, char** argv) {
       args.load_seconds = std::stoi(value());
     } else if (a == "--no-mixed") {
       args.mixed = false;
+    } else if (a == "--incremental-only") {
+      args.full_sync = false;
     } else if (a == "--ferry") {
       args.ferry = value();
     } else if (a == "--out") {
@@ -493,7 +503,8 @@ int main(int argc, char** argv) {
     } else {
       std::cerr
           << "usage: ferry_e2e_bench [--smoke|--quick] [--rounds N] [--seconds S] [--no-mixed] "
-             "[--ferry PATH] [--out FILE.md] [--micro-json FILE] [--make-rdbs DIR]\n";
+             "[--incremental-only] [--ferry PATH] [--out FILE.md] [--micro-json FILE] [--make-rdbs "
+             "DIR]\n";
       return 2;
     }
   }

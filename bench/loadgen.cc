@@ -158,6 +158,11 @@ std::vector<double> LagProbe::lags_ms() const {
   return lags_;
 }
 
+std::vector<int64_t> LagProbe::sample_times_us() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return times_;
+}
+
 std::string LagProbe::error() const {
   std::lock_guard<std::mutex> lock(mu_);
   return error_;
@@ -204,6 +209,7 @@ void LagProbe::read_loop() {
         last = v;
         std::lock_guard<std::mutex> lock(mu_);
         lags_.push_back(static_cast<double>(last_change_us - v) / 1000.0);
+        times_.push_back(last_change_us);
       }
     }
     freeReplyObject(r);

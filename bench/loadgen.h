@@ -50,6 +50,8 @@ class LagProbe {
   bool stop(std::chrono::milliseconds drain = std::chrono::seconds(120));
   // Lag samples in milliseconds.
   std::vector<double> lags_ms() const;
+  // When each sample was taken (monotonic µs), in the order of lags_ms().
+  std::vector<int64_t> sample_times_us() const;
   // When the last written value was seen on the target (monotonic µs; 0: not seen).
   int64_t last_seen_us() const { return last_seen_us_; }
   std::string error() const;
@@ -66,6 +68,7 @@ class LagProbe {
   std::thread writer_, reader_;
   mutable std::mutex mu_;
   std::vector<double> lags_;
+  std::vector<int64_t> times_;
   std::string error_;
 };
 

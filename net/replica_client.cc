@@ -6,6 +6,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "net/socket.h"
 #include "proto/resp.h"
 
@@ -13,6 +14,10 @@ namespace ferry {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+// Gathering small reads (see the stream loop).
+constexpr size_t kGatherBytes = 48 * 1024;
+constexpr auto kGatherWindow = std::chrono::milliseconds(2);
+constexpr auto kGatherDelay = std::chrono::microseconds(1000);
 constexpr size_t kEofMarkLen = 40;
 
 }  // namespace
@@ -92,7 +97,10 @@ std::string ReplicaClient::last_error() const {
 
 void ReplicaClient::start() {
   stop_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    set_thread_name("ferry-replica");
+    run();
+  });
 }
 
 void ReplicaClient::stop() {
@@ -469,6 +477,7 @@ Status ReplicaClient::stream() {
   // flows (or for a second at most) ACK often, so the stream does not wait a whole period.
   constexpr auto kEagerAckPeriod = std::chrono::milliseconds(100);
   bool data_seen = false;
+  auto last_read = started - std::chrono::seconds(1);
   while (!stop_) {
     if (in_pos_ < in_.size()) {
       auto chunk = std::make_shared<SourceChunk>();
@@ -500,6 +509,17 @@ Status ReplicaClient::stream() {
     in_.resize(kReadChunk);
     size_t got = 0;
     Status st = sock_->read_some(in_.data(), kReadChunk, period, &got);
+    // Under a steady flow of small writes, gather them for a moment: every chunk costs the
+    // cache and the pipeline about the same whatever its size, and thousands of tiny ones
+    // a second would cost more CPU than their bytes. A trickle is passed on at once.
+    const auto read_at = std::chrono::steady_clock::now();
+    if (st.is_ok() && got > 0 && got < kGatherBytes && read_at - last_read < kGatherWindow) {
+      std::this_thread::sleep_for(kGatherDelay);
+      size_t more = 0;
+      // A failure here shows again on the next read, after these bytes are passed on.
+      if (sock_->try_read(in_.data() + got, kReadChunk - got, &more).is_ok()) got += more;
+    }
+    if (got > 0) last_read = read_at;
     in_.resize(got);
     if (!st.is_ok()) return st;
     stats_.bytes_received += got;

@@ -9,6 +9,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "net/socket.h"
 #include "proto/resp.h"
 
@@ -66,7 +67,10 @@ TargetWriter::~TargetWriter() {
 
 void TargetWriter::start() {
   stop_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    set_thread_name("ferry-writer");
+    run();
+  });
 }
 
 void TargetWriter::wake() {

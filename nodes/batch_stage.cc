@@ -12,13 +12,24 @@ BatchStage::BatchStage(StageContext* ctx, size_t nodes)
     : ctx_(ctx),
       next_seq_(ctx->first_batch_seq),
       open_(nodes),
-      outstanding_(new std::atomic<size_t>[nodes]) {
-  for (size_t i = 0; i < nodes; i++)
+      outstanding_(new std::atomic<size_t>[nodes]),
+      has_open_(new std::atomic<bool>[nodes]) {
+  for (size_t i = 0; i < nodes; i++) {
     outstanding_[i] = 0;
+    has_open_[i] = false;
+  }
+}
+
+bool BatchStage::any_open() const {
+  for (size_t i = 0; i < open_.size(); i++) {
+    if (has_open_[i]) return true;
+  }
+  return false;
 }
 
 void BatchStage::open_batch(Open& open) {
   open.batch = std::make_shared<Batch>();
+  has_open_[&open - open_.data()] = true;
   open.db = -1;  // each batch selects its DB itself, so a resent batch needs no context
   if (ctx_->transaction) {
     Batch& b = *open.batch;
@@ -113,6 +124,7 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
   done.charged = size;
   BatchPtr b = std::move(open.batch);
   open.batch.reset();
+  has_open_[node] = false;
   open.last_seq = UINT64_MAX;
   b->node = node;
   outstanding_[node]++;

@@ -1,7 +1,8 @@
 // BatchStage (serial): packs routed commands into one batch per target node. A batch grows
 // until batchCmdCount commands or batchBufferSize bytes, but goes out at once when its
 // writer has nothing in flight — big batches under load, low latency when idle; a tick
-// (after each acknowledged batch, and every batchTicker) sends what is waiting. It inserts
+// (when a node's last batch in flight is acknowledged while another waits, and every
+// batchTicker) sends what is waiting. It inserts
 // SELECT where the DB changes, keeps a source MULTI ... EXEC in one batch, and records for
 // each command how its reply is to be judged.
 //
@@ -27,8 +28,11 @@ class BatchStage {
 
   // Adds a packet's commands (or handles a tick); appends finished batches to *out.
   void process(const PacketPtr& packet, std::vector<BatchPtr>* out);
-  // A batch of this node was acknowledged (called from the writer's thread).
-  void on_batch_done(uint16_t node) { outstanding_[node]--; }
+  // A batch of this node was acknowledged (called from the writer's thread). True when a
+  // tick should follow: nothing of the node is in flight now, and a batch waits.
+  bool on_batch_done(uint16_t node) { return --outstanding_[node] == 0 && has_open_[node]; }
+  // Whether any node has a batch waiting (from any thread; a hint for ticking).
+  bool any_open() const;
 
  private:
   struct Open {
@@ -47,6 +51,10 @@ class BatchStage {
   uint64_t next_seq_;
   std::vector<Open> open_;
   std::unique_ptr<std::atomic<size_t>[]> outstanding_;
+  // open_[n].batch != nullptr, readable from the writer's thread. Set before the stage looks
+  // at outstanding_, which the writer decrements before reading this: a batch left waiting
+  // is always seen by one side.
+  std::unique_ptr<std::atomic<bool>[]> has_open_;
 };
 
 }  // namespace ferry

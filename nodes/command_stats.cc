@@ -11,7 +11,7 @@ namespace {
 
 // Sorted, lower case; index 0 is "other". The commands a replication stream carries (writes,
 // scripts, transactions, keep-alives) — what a user wants to see broken down.
-constexpr const char* kNames[] = {
+constexpr std::string_view kNames[] = {
     "other",
     "append",
     "bitfield",
@@ -138,19 +138,19 @@ uint16_t CommandStats::id_of(std::string_view name) {
   }
   std::string_view key(lower, name.size());
   auto it = std::lower_bound(std::begin(kNames) + 1, std::end(kNames), key,
-                             [](const char* a, std::string_view b) { return a < b; });
+                             [](std::string_view a, std::string_view b) { return a < b; });
   if (it == std::end(kNames) || key != *it) return 0;
   return static_cast<uint16_t>(it - std::begin(kNames));
 }
 
 const char* CommandStats::name_of(uint16_t id) {
-  return id < kCount ? kNames[id] : kNames[0];
+  return id < kCount ? kNames[id].data() : kNames[0].data();  // literals: NUL-terminated
 }
 
 std::vector<CommandStats::Row> CommandStats::snapshot() const {
   std::vector<Row> rows;
   for (size_t id = 0; id < kCount; id++) {
-    Row r{kNames[id], {}};
+    Row r{kNames[id].data(), {}};
     bool any = false;
     for (int w = 0; w < kWhatCount; w++) {
       r.counts[w] = cells_[id * kWhatCount + w].load(std::memory_order_relaxed);

@@ -56,8 +56,8 @@ void FilterStage::process(Packet& packet) const {
       continue;
     }
     if (ctx_->target_commands) {
-      std::string why = ctx_->target_commands->refusal(name, c.argc);
-      if (!why.empty()) {
+      const char* why = ctx_->target_commands->refusal(name, c.argc);
+      if (why) {
         // Sent, it would fail (and discard a whole transaction): leave it out, loudly.
         c.flags |= CommandList::kDropped;
         ctx_->counters->commands_failed++;
@@ -66,7 +66,7 @@ void FilterStage::process(Packet& packet) const {
         if (n <= 20 || n % 1000 == 0) {
           LOG_ERROR("input %s: %s %s is not replayed: %s (%llu so far)", ctx_->input.c_str(),
                     std::string(name).c_str(), c.argc > 1 ? printable(cmds.arg(c, 1)).c_str() : "",
-                    why.c_str(), static_cast<unsigned long long>(n));
+                    why, static_cast<unsigned long long>(n));
         }
         continue;
       }

@@ -10,7 +10,8 @@
 namespace ferry {
 namespace {
 
-bool is(std::string_view name, const char* want) {
+// `want` is a literal: its length is known at compile time, so most names fail at once.
+bool is(std::string_view name, std::string_view want) {
   return iequals(name, want);
 }
 

@@ -129,16 +129,16 @@ void InputGraph::activate() {
 }
 
 void InputGraph::tick() {
-  impl_->batch.try_put(make_tick());
+  if (impl_->batch_stage.any_open()) impl_->batch.try_put(make_tick());
 }
 
 void InputGraph::batch_done(const WriteBatchPtr& wb, const WriteResult& result) {
   const Batch& b = static_cast<const Batch&>(*wb);
   impl_->on_done(b, result);
-  impl_->batch_stage.on_batch_done(b.node);
+  bool flush_waiting = impl_->batch_stage.on_batch_done(b.node);
   impl_->in_flight--;
   impl_->limit.decrementer().try_put(flow::continue_msg());
-  impl_->batch.try_put(make_tick());
+  if (flush_waiting) impl_->batch.try_put(make_tick());
   impl_->g.release_wait();
 }
 

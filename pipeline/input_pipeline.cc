@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "common/units.h"
 #include "net/redis_client.h"
 #include "net/target_writer.h"
@@ -279,7 +280,10 @@ Status InputPipeline::start() {
   if (options_.force_full_sync) replica_->set_full_sync_reason(FullSyncReason::kForced);
   replica_->set_fatal_handler([this](const Status& st) { fail(st); });
   replica_->start();
-  ticker_ = std::thread([this] { tick_loop(); });
+  ticker_ = std::thread([this] {
+    set_thread_name("ferry-ticker");
+    tick_loop();
+  });
   last_progress_ms_ = mono_ms();
   return Status::ok();
 }

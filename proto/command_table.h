@@ -15,11 +15,16 @@ class CommandTable {
   void add(std::string_view name, int arity);
   bool empty() const { return arity_.empty(); }
   size_t size() const { return arity_.size(); }
-  // Why the target would refuse the command at queue time, or an empty string.
-  std::string refusal(std::string_view name, size_t argc) const;
+  // Why the target would refuse the command at queue time, or nullptr. Allocates nothing:
+  // it runs for every command of the stream.
+  const char* refusal(std::string_view name, size_t argc) const;
 
  private:
-  std::unordered_map<std::string, int> arity_;  // lower-case names
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, int, Hash, std::equal_to<>> arity_;  // lower-case names
 };
 
 }  // namespace ferry

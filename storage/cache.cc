@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "storage/cache_format.h"
 
 namespace ferry {
@@ -15,7 +16,10 @@ Status Cache::open(const ChannelConfig& config, size_t inputs, std::unique_ptr<C
   o.verify_checksums = config.verify_crc;
   FERRY_RETURN_IF_ERROR(KvStore::open(o, &c->kv_));
   if (config.storer.flush_policy != "everywrite") {
-    c->flusher_ = std::thread([p = c.get()] { p->flush_loop(); });
+    c->flusher_ = std::thread([p = c.get()] {
+      set_thread_name("ferry-flush");
+      p->flush_loop();
+    });
   }
   *out = std::move(c);
   return Status::ok();

@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace ferry {
 namespace {
@@ -17,7 +18,10 @@ constexpr int64_t kCheckpointSaveMs = 100;
 CacheLog::CacheLog(KvStore* kv, std::string input, CacheLogOptions options,
                    std::function<void()> on_write)
     : kv_(kv), input_(std::move(input)), options_(options), on_write_(std::move(on_write)) {
-  persister_ = std::thread([this] { persist_loop(); });
+  persister_ = std::thread([this] {
+    set_thread_name("ferry-cache");
+    persist_loop();
+  });
 }
 
 Status CacheLog::load() {
@@ -161,6 +165,8 @@ Status CacheLog::drop_all() {
   b.delete_range(begin, end);
   b.del(cache::checkpoint_key(input_));
   meta_.gens.clear();
+  recent_.clear();
+  recent_bytes_ = 0;
   durable_ = Durable();
   persist_meta(&b);
   applied_.reset();
@@ -294,11 +300,18 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
   KvStore::Batch b;
   uint64_t taken = 0;
   bool in_order = true;
+  std::vector<Recent> written;
   while (!staged_.empty() && (taken == 0 || taken < kMaxWriteBytes)) {
     SourceChunkPtr c = std::move(staged_.front());
     staged_.pop_front();
     taken += c->bytes();
     in_order = stage_into(*c, &b) && in_order;
+    const bool data =
+        c->kind == SourceChunk::Kind::kRdbData || c->kind == SourceChunk::Kind::kStreamData;
+    if (data && in_order && current_gen()) {
+      char kind = c->kind == SourceChunk::Kind::kRdbData ? cache::kRdb : cache::kStream;
+      written.push_back(Recent{current_gen()->id, kind, std::move(c)});
+    }
   }
   Durable durable = durable_;
   if (const cache::Generation* g = current_gen()) {
@@ -334,7 +347,17 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   writing_ = false;
   staged_bytes_ -= taken;
-  if (st.is_ok()) durable_ = durable;
+  if (st.is_ok()) {
+    durable_ = durable;
+    for (Recent& r : written) {
+      recent_bytes_ += r.chunk->data.size();
+      recent_.push_back(std::move(r));
+    }
+    while (recent_bytes_ > kMaxRecentBytes) {
+      recent_bytes_ -= recent_.front().chunk->data.size();
+      recent_.pop_front();
+    }
+  }
   last_gc_freed_ = freed;
   if (st.is_ok()) gc_stats_.freed_bytes += freed;
   rounds_done_++;
@@ -416,6 +439,37 @@ bool CacheLog::stage_into(const SourceChunk& chunk, KvStore::Batch* b) {
   return true;
 }
 
+bool CacheLog::read_recent(uint32_t gen_id, char kind, uint64_t pos, uint64_t limit,
+                           std::string* out) const {
+  auto before = [](const Recent& r, uint32_t g, char k, uint64_t p) {
+    if (r.gen != g) return r.gen < g;
+    if (r.kind != k) return r.kind == cache::kRdb;  // a generation's RDB precedes its stream
+    return r.chunk->offset + r.chunk->data.size() <= p;
+  };
+  // The first chunk that does not end at or before `pos`.
+  auto it = std::partition_point(recent_.begin(), recent_.end(),
+                                 [&](const Recent& r) { return before(r, gen_id, kind, pos); });
+  if (it == recent_.end() || it->gen != gen_id || it->kind != kind || it->chunk->offset > pos) {
+    return false;
+  }
+  // Contiguous chunks, up to a read's size: fewer, larger messages for the pipeline.
+  const uint64_t want = std::min<uint64_t>(limit, kMaxReadChunk);
+  out->clear();
+  uint64_t at = pos;
+  for (; it != recent_.end() && out->size() < want; ++it) {
+    const SourceChunk& c = *it->chunk;
+    if (it->gen != gen_id || it->kind != kind || c.offset > at || c.offset + c.data.size() <= at) {
+      break;
+    }
+    uint64_t skip = at - c.offset;
+    uint64_t n = std::min<uint64_t>(c.data.size() - skip, want - out->size());
+    out->append(c.data, skip, n);
+    at += n;
+    if (skip + n < c.data.size()) break;
+  }
+  return !out->empty();
+}
+
 Status CacheLog::read_chunk(uint32_t gen_id, char kind, uint64_t pos, uint64_t limit,
                             std::string* out) {
   std::string k, v;
@@ -452,6 +506,12 @@ bool CacheLog::try_read(SourceChunkPtr* out) {
   // never deletes at or after it. The owner may reset the cursor meanwhile (the epoch).
   auto read_data = [&](uint32_t gen_id, char kind, uint64_t pos, uint64_t limit,
                        SourceChunkPtr chunk) -> int {
+    // Close behind the source, the bytes are still in memory.
+    if (read_recent(gen_id, kind, pos, limit, &chunk->data)) {
+      cursor_.pos += chunk->data.size();
+      *out = std::move(chunk);
+      return 1;
+    }
     uint64_t epoch = cursor_epoch_;
     lock.unlock();
     Status st = read_chunk(gen_id, kind, pos, limit, &chunk->data);

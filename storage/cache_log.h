@@ -137,6 +137,9 @@ class CacheLog : public SourceLog {
   uint64_t durable_rdb(const cache::Generation& g) const;
   uint64_t durable_stream(const cache::Generation& g) const;
   Status read_chunk(uint32_t gen, char kind, uint64_t pos, uint64_t limit, std::string* out);
+  // Serves a read from the recently written chunks still in memory: false if `pos` is not
+  // among them.
+  bool read_recent(uint32_t gen, char kind, uint64_t pos, uint64_t limit, std::string* out) const;
 
   KvStore* kv_;
   const std::string input_;
@@ -159,6 +162,16 @@ class CacheLog : public SourceLog {
   static constexpr uint64_t kMaxWriteBytes = 2ull << 20;  // per group commit
   std::deque<SourceChunkPtr> staged_;                     // appended, not yet written
   uint64_t staged_bytes_ = 0;
+  // The newest written data chunks, kept so that a reader following the source closely
+  // reads from memory rather than from the store, in (gen, kind, offset) order.
+  struct Recent {
+    uint32_t gen = 0;
+    char kind = 0;
+    SourceChunkPtr chunk;
+  };
+  static constexpr uint64_t kMaxRecentBytes = 4ull << 20;
+  std::deque<Recent> recent_;
+  uint64_t recent_bytes_ = 0;
   // Requests to the persister, served by the first round that starts after them.
   bool gc_wanted_ = false;
   bool gc_force_ = false;
