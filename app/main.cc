@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
   // Many threads each get their own malloc arena by default, and memory freed in one stays
   // cached there: cap the arenas so the resident size follows the configured budgets.
   mallopt(M_ARENA_MAX, 2);
+  // Buffers from 256 KiB up (RDB chunks, big batches, big values) are mapped and unmapped
+  // on their own. By default glibc raises this threshold as such buffers are freed, after
+  // which they come from the heap and leave it fragmented: a 1 GB full sync then peaked at
+  // 160 MiB resident instead of 100 MiB.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   // SIGTERM/SIGINT are taken by `sync`'s signal thread; block them before anything else so
   // one arriving during start-up is not lost (nor kills the process halfway).
   sigset_t signals;

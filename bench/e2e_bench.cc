@@ -40,6 +40,7 @@ struct Args {
   std::string out;
   std::string micro_json;  // Google Benchmark JSON output to include
   std::string make_rdbs;   // write mixed.rdb and strings.rdb into this directory, then exit
+  double mixed_scale = 0;  // --make-rdbs: the mixed dataset's scale (1.0: the ~1 GB set)
 };
 
 void log(const std::string& line) {
@@ -442,13 +443,13 @@ int run(const Args& args) {
   return 0;
 }
 
-int make_rdbs(const std::string& dir, bool quick) {
+int make_rdbs(const std::string& dir, bool quick, double mixed_scale) {
   std::filesystem::create_directories(dir);
   for (const std::string name : {"mixed", "strings"}) {
     BenchServer s("rdb-" + name);
     if (!s.start()) throw std::runtime_error("cannot start redis-server");
     if (name == "mixed") {
-      load_mixed(s.endpoint(), quick ? 0.01 : 0.12);
+      load_mixed(s.endpoint(), mixed_scale > 0 ? mixed_scale : quick ? 0.01 : 0.12);
     } else {
       load_random_strings(s.endpoint(), quick ? 20'000 : 400'000, 256);
     }
@@ -500,6 +501,8 @@ int main(int argc, char** argv) {
       args.micro_json = value();
     } else if (a == "--make-rdbs") {
       args.make_rdbs = value();
+    } else if (a == "--mixed-scale") {
+      args.mixed_scale = std::stod(value());
     } else {
       std::cerr
           << "usage: ferry_e2e_bench [--smoke|--quick] [--rounds N] [--seconds S] [--no-mixed] "
@@ -510,7 +513,9 @@ int main(int argc, char** argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   try {
-    if (!args.make_rdbs.empty()) return ferry::bench::make_rdbs(args.make_rdbs, args.quick);
+    if (!args.make_rdbs.empty()) {
+      return ferry::bench::make_rdbs(args.make_rdbs, args.quick, args.mixed_scale);
+    }
     return ferry::bench::run(args);
   } catch (const std::exception& e) {
     std::cerr << "ferry_e2e_bench: " << e.what() << "\n";
