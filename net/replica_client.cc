@@ -18,6 +18,7 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kGatherBytes = 48 * 1024;
 constexpr auto kGatherWindow = std::chrono::milliseconds(2);
 constexpr auto kGatherDelay = std::chrono::microseconds(1000);
+constexpr size_t kMaxGather = 256 * 1024;
 constexpr size_t kEofMarkLen = 40;
 
 }  // namespace
@@ -515,9 +516,15 @@ Status ReplicaClient::stream() {
     const auto read_at = std::chrono::steady_clock::now();
     if (st.is_ok() && got > 0 && got < kGatherBytes && read_at - last_read < kGatherWindow) {
       std::this_thread::sleep_for(kGatherDelay);
+    }
+    // Then take all that is there (up to a bound): however late the sleep ends on a busy
+    // machine, the link is drained as fast as the source sends.
+    while (st.is_ok() && got > 0 && got < kMaxGather) {
+      if (in_.size() - got < kReadChunk / 2) in_.resize(std::min(kMaxGather, got + kReadChunk));
       size_t more = 0;
       // A failure here shows again on the next read, after these bytes are passed on.
-      if (sock_->try_read(in_.data() + got, kReadChunk - got, &more).is_ok()) got += more;
+      if (!sock_->try_read(in_.data() + got, in_.size() - got, &more).is_ok() || more == 0) break;
+      got += more;
     }
     if (got > 0) last_read = read_at;
     in_.resize(got);

@@ -253,7 +253,7 @@ Status InputPipeline::start() {
     if (a.rdb_complete) {
       int64_t took = mono_ms() - counters_.rdb_started_ms.load();
       LOG_INFO("input %s: full sync applied: %" PRIu64 " keys in %s (%" PRIu64 " restored, %" PRIu64
-               " rebuilt with commands, %" PRIu64 " expired and %" PRIu64
+               " written with commands, %" PRIu64 " expired and %" PRIu64
                " empty skipped; at most %s in flight)",
                name_.c_str(), counters_.rdb_keys_applied.load(),
                format_duration(std::chrono::milliseconds(took)).c_str(), rdb_stats_.restored.load(),
