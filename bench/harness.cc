@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/redis_args.h"
+
 namespace ferry::bench {
 
 int64_t now_us() {
@@ -29,25 +31,7 @@ BenchServer::~BenchServer() {
 bool BenchServer::start(const std::vector<std::string>& extra) {
   port_ = test::free_port();
   dir_ = test::make_temp_dir("ferry-bench-" + name_);
-  std::vector<std::string> argv = {"redis-server",
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--dir",
-                                   dir_,
-                                   "--save",
-                                   "",
-                                   "--appendonly",
-                                   "no",
-                                   "--repl-diskless-sync-delay",
-                                   "0",
-                                   "--repl-backlog-size",
-                                   "64mb",
-                                   "--enable-debug-command",
-                                   "local",
-                                   "--logfile",
-                                   log_path()};
+  std::vector<std::string> argv = test::redis_server_argv(port_, dir_);
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (!proc_.start(argv, dir_ + "/stdout.log")) return false;
   for (int i = 0; i < 200; i++) {

@@ -30,6 +30,22 @@ void expect_equal_data(RedisServer& source, RedisServer& target, int timeout_s =
   EXPECT_EQ(compare_beyond_digest(source, target), "");
 }
 
+// A source ready for the workload, a target, and ferry between them past its full sync.
+struct Synced {
+  RedisServer source, target;
+  FerryProcess ferry;
+  std::string config;
+};
+
+void start_synced(Synced* s) {
+  ASSERT_TRUE(s->source.start());
+  ASSERT_TRUE(s->target.start());
+  ASSERT_TRUE(Workload::prepare(s->source.endpoint()));
+  s->config = FerryProcess::config({s->source.address()}, s->target.address());
+  ASSERT_TRUE(s->ferry.start(s->config));
+  ASSERT_TRUE(s->ferry.wait_for_log("full sync applied", seconds(60))) << s->ferry.log();
+}
+
 TEST(Resume, KillNineTenTimesAppliesEverythingExactlyOnce) {
   RedisServer source, target;
   ASSERT_TRUE(source.start());
@@ -78,13 +94,9 @@ TEST(Resume, KillNineTenTimesAppliesEverythingExactlyOnce) {
 }
 
 TEST(Resume, FrozenTargetNeverCostsTheSourceLink) {
-  RedisServer source, target;
-  ASSERT_TRUE(source.start());
-  ASSERT_TRUE(target.start());
-  ASSERT_TRUE(Workload::prepare(source.endpoint()));
-  FerryProcess ferry;
-  ASSERT_TRUE(ferry.start(FerryProcess::config({source.address()}, target.address())));
-  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  Synced synced;
+  ASSERT_NO_FATAL_FAILURE(start_synced(&synced));
+  auto& [source, target, ferry, config] = synced;
   // A replica that falls 4 MiB behind is dropped at once from now on: far less than the
   // ~100 MB the source writes while the target is frozen, so ferry must keep reading; a
   // little more than a scheduling hiccup on a loaded 2-core machine.
@@ -151,14 +163,9 @@ TEST(Resume, SourceFailoverContinuesWithoutAFullSync) {
 }
 
 TEST(Resume, WritesInDb5StayInDb5AcrossAKill) {
-  RedisServer source, target;
-  ASSERT_TRUE(source.start());
-  ASSERT_TRUE(target.start());
-  ASSERT_TRUE(Workload::prepare(source.endpoint()));
-  FerryProcess ferry;
-  const std::string config = FerryProcess::config({source.address()}, target.address());
-  ASSERT_TRUE(ferry.start(config));
-  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  Synced synced;
+  ASSERT_NO_FATAL_FAILURE(start_synced(&synced));
+  auto& [source, target, ferry, config] = synced;
   Workload writer;
   Workload::Options wo;
   wo.seed = 66;
@@ -226,14 +233,9 @@ TEST(Resume, CacheGcReclaimsOldDataButNeverWhatIsNeeded) {
 }
 
 TEST(Resume, TornCacheTailIsCutAndRecovered) {
-  RedisServer source, target;
-  ASSERT_TRUE(source.start());
-  ASSERT_TRUE(target.start());
-  ASSERT_TRUE(Workload::prepare(source.endpoint()));
-  FerryProcess ferry;
-  const std::string config = FerryProcess::config({source.address()}, target.address());
-  ASSERT_TRUE(ferry.start(config));
-  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  Synced synced;
+  ASSERT_NO_FATAL_FAILURE(start_synced(&synced));
+  auto& [source, target, ferry, config] = synced;
   Workload writer;
   Workload::Options wo;
   wo.seed = 88;

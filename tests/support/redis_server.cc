@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tests/support/corpus.h"
+#include "tests/support/redis_args.h"
 
 namespace ferry::test {
 
@@ -31,25 +32,7 @@ bool RedisServer::start(const Options& options) {
 }
 
 bool RedisServer::launch() {
-  std::vector<std::string> argv = {"redis-server",
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--dir",
-                                   dir_,
-                                   "--save",
-                                   "",
-                                   "--appendonly",
-                                   "no",
-                                   "--repl-diskless-sync-delay",
-                                   "0",
-                                   "--repl-backlog-size",
-                                   "64mb",
-                                   "--enable-debug-command",
-                                   "local",
-                                   "--logfile",
-                                   dir_ + "/redis.log"};
+  std::vector<std::string> argv = redis_server_argv(port_, dir_);
   if (!options_.rdb.empty()) {
     write_file(dir_ + "/dump.rdb", options_.rdb);
     argv.insert(argv.end(), {"--dbfilename", "dump.rdb"});
