@@ -85,11 +85,18 @@ Json input_json(const InputStatus& s) {
   j["CommandsApplied"] = s.commands_applied;
   j["CommandsFailed"] = s.commands_failed;
   j["CommandsFiltered"] = s.commands_filtered;
+  Json skipped = Json::object();
+  for (const auto& [reason, n] : s.skipped_by_reason)
+    skipped[reason] = n;
+  j["CommandsSkipped"] = skipped;
+  j["SkipRecord"] = s.skip_record;
   j["FullSyncs"] = s.full_syncs;
   j["PartialSyncs"] = s.partial_syncs;
   j["Reconnects"] = s.reconnects;
   j["CacheBytes"] = s.cache_bytes;
   j["Error"] = s.error;
+  j["Waiting"] = s.waiting;
+  j["Ready"] = s.ready;
   return j;
 }
 
@@ -115,6 +122,14 @@ HttpResponse Api::handle(const HttpRequest& request) {
       return r;
     }
     return json_response(200, Json{{"status", "ok"}});
+  }
+  if (p == "/debug/ready") {
+    if (m != "GET" && m != "HEAD") {
+      HttpResponse r = error(405, "GET " + p + " only");
+      r.allow = "GET";
+      return r;
+    }
+    return ready();
   }
   if (p == metrics_path) {
     if (m != "GET" && m != "HEAD") {
@@ -171,6 +186,20 @@ HttpResponse Api::handle(const HttpRequest& request) {
     return json_response(200, Json{{"result", "restarted"}});
   }
   return with_inputs(request, p.substr(p.rfind('/') + 1));
+}
+
+// Readiness: every input runs (or is paused on purpose). Else 503 with the reasons.
+HttpResponse Api::ready() {
+  Json reasons = Json::array();
+  std::vector<InputStatus> inputs = control_->inputs();
+  for (const InputStatus& s : inputs) {
+    if (!s.ready) reasons.push_back(Json{{"input", s.input}, {"reason", s.not_ready}});
+  }
+  for (const std::string& why : control_->not_ready())
+    reasons.push_back(Json{{"reason", why}});
+  if (inputs.empty() && reasons.empty()) reasons.push_back(Json{{"reason", "no input runs"}});
+  if (reasons.empty()) return json_response(200, Json{{"status", "ready"}});
+  return json_response(503, Json{{"status", "not ready"}, {"reasons", reasons}});
 }
 
 HttpResponse Api::status() {

@@ -39,6 +39,7 @@ class Api {
 
  private:
   HttpResponse status();
+  HttpResponse ready();
   HttpResponse config(const HttpRequest& request);
   HttpResponse with_inputs(const HttpRequest& request, const std::string& action);
   HttpResponse gc();

@@ -124,6 +124,15 @@ void add_input(Families& f, const InputStatus& s) {
               {in, name}, static_cast<double>(c.failed));
   }
 
+  for (const auto& [reason, n] : s.skipped_by_reason) {
+    f.counter("ferry_commands_skipped_total",
+              "Commands left out for good because the target refused them for themselves "
+              "alone, by reason (each is in the input's skip record)",
+              {in, {"reason", reason}}, static_cast<double>(n));
+  }
+  f.gauge("ferry_input_ready", "1 when the input runs or is paused on purpose (GET /debug/ready)",
+          {in}, s.ready ? 1 : 0);
+
   // Writes.
   f.counter("ferry_batches_total", "Batches acknowledged by the target", {in},
             static_cast<double>(s.batches));

@@ -20,5 +20,7 @@ Status parse_size(const std::string& text, uint64_t* out);
 
 std::string format_bytes(uint64_t bytes);                  // "12.3 MiB"
 std::string format_duration(std::chrono::milliseconds d);  // "1m05s", "250ms"
+// A wall-clock time in ms since the epoch, UTC: "2026-12-01T09:38:56.123Z".
+std::string format_wall_time(int64_t ms);
 
 }  // namespace ferry

@@ -13,6 +13,14 @@ namespace ferry {
 
 using Millis = std::chrono::milliseconds;
 
+// Policies, parsed once from their YAML spelling (name_of gives it back).
+enum class FlushPolicy : uint8_t { kAuto, kEveryWrite, kDuration };
+enum class KeyExists : uint8_t { kReplace, kIgnore, kError };
+enum class FunctionExists : uint8_t { kReplace, kFlush, kAppend };
+const char* name_of(FlushPolicy p);
+const char* name_of(KeyExists k);
+const char* name_of(FunctionExists f);
+
 struct RedisSide {
   std::vector<std::string> addresses;  // host:port
   std::string type = "standalone";     // standalone | cluster
@@ -20,6 +28,9 @@ struct RedisSide {
   std::string password;
   bool tls_enable = false;
   std::string version;  // empty: detected
+  // A connection owing replies (the target) or data (the source link) that hears nothing
+  // for this long is dropped and made again (ferry's own key).
+  Millis reply_timeout{60000};
 };
 
 struct ServerConfig {
@@ -43,7 +54,7 @@ struct StorerConfig {
   std::string dir_path = "./ferry-data";
   uint64_t max_size = 50ull << 30;
   uint64_t log_size = 100ull << 20;
-  std::string flush_policy = "auto";  // auto | everywrite | duration
+  FlushPolicy flush_policy = FlushPolicy::kAuto;
   Millis flush_duration{100};
 };
 
@@ -56,9 +67,9 @@ struct ChannelConfig {
 struct ReplayConfig {
   bool resume_from_break_point = true;
   bool replay_transaction = true;
-  std::string key_exists = "replace";  // replace | ignore | error
+  KeyExists key_exists = KeyExists::kReplace;
   bool key_exists_log = false;
-  std::string function_exists = "replace";  // replace | flush | append
+  FunctionExists function_exists = FunctionExists::kReplace;
   bool replay_rdb_enable_restore = true;
   uint64_t max_proto_bulk_len = 16ull << 20;
   int target_db = -1;

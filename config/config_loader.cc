@@ -114,6 +114,21 @@ Status get_choice(const YAML::Node& n, std::initializer_list<const char*> choice
   return Status::invalid_argument("expected one of " + list + ", got " + describe(n));
 }
 
+// A choice among names that map to an enum's values.
+template <typename E>
+Status get_enum(const YAML::Node& n, std::initializer_list<E> values, E* out) {
+  std::string s = scalar_text(n);
+  std::string list;
+  for (E v : values) {
+    if (s == name_of(v)) {
+      *out = v;
+      return Status::ok();
+    }
+    list += (list.empty() ? "" : ", ") + std::string(name_of(v));
+  }
+  return Status::invalid_argument("expected one of " + list + ", got " + describe(n));
+}
+
 Status check_address(const std::string& a) {
   size_t colon = a.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) {
@@ -250,6 +265,11 @@ std::vector<KeySpec> key_specs() {
       }
       return Status::ok();
     });
+    add(side + ".redis.replyTimeout", true, [red](N n, Config* c) {
+      FERRY_RETURN_IF_ERROR(get_duration(n, &red(c)->reply_timeout));
+      if (red(c)->reply_timeout.count() < 100) return want(n, "a duration of at least 100ms");
+      return Status::ok();
+    });
     add(side + ".redis.version", true, [red](N n, Config* c) {
       FERRY_RETURN_IF_ERROR(get_string(n, &red(c)->version));
       if (red(c)->version.empty()) return Status::ok();  // detected
@@ -286,10 +306,11 @@ std::vector<KeySpec> key_specs() {
   add("channel.storer.flushPolicy", true, [](N n, Config* c) {
     if (n.IsMap()) {
       if (!n["duration"] || n.size() != 1) return want(n, "auto, everywrite or {duration: 1s}");
-      c->channel.storer.flush_policy = "duration";
+      c->channel.storer.flush_policy = FlushPolicy::kDuration;
       return get_duration(n["duration"], &c->channel.storer.flush_duration);
     }
-    return get_choice(n, {"auto", "everywrite"}, &c->channel.storer.flush_policy);
+    return get_enum(n, {FlushPolicy::kAuto, FlushPolicy::kEveryWrite},
+                    &c->channel.storer.flush_policy);
   });
   add("channel.staleCheckpointDuration", true,
       [](N n, Config* c) { return get_duration(n, &c->channel.stale_checkpoint_duration); });
@@ -326,11 +347,13 @@ std::vector<KeySpec> key_specs() {
   replay_bool("resumeFromBreakPoint", true, &ReplayConfig::resume_from_break_point);
   replay_bool("replayTransaction", true, &ReplayConfig::replay_transaction);
   add("output.replay.keyExists", true, [](N n, Config* c) {
-    return get_choice(n, {"replace", "ignore", "error"}, &c->output.replay.key_exists);
+    return get_enum(n, {KeyExists::kReplace, KeyExists::kIgnore, KeyExists::kError},
+                    &c->output.replay.key_exists);
   });
   replay_bool("keyExistsLog", true, &ReplayConfig::key_exists_log);
   add("output.replay.functionExists", true, [](N n, Config* c) {
-    return get_choice(n, {"replace", "flush", "append"}, &c->output.replay.function_exists);
+    return get_enum(n, {FunctionExists::kReplace, FunctionExists::kFlush, FunctionExists::kAppend},
+                    &c->output.replay.function_exists);
   });
   replay_bool("replayRdbEnableRestore", true, &ReplayConfig::replay_rdb_enable_restore);
   replay_size("maxProtoBulkLen", true, &ReplayConfig::max_proto_bulk_len, 1024);

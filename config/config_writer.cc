@@ -29,6 +29,7 @@ Json redis_side(const RedisSide& r) {
   j["password"] = secret(r.password);
   j["tlsEnable"] = r.tls_enable;
   j["version"] = r.version;
+  j["replyTimeout"] = duration(r.reply_timeout);
   return j;
 }
 
@@ -61,10 +62,10 @@ Json to_tree(const Config& c) {
   storer["dirPath"] = c.channel.storer.dir_path;
   storer["maxSize"] = c.channel.storer.max_size;
   storer["logSize"] = c.channel.storer.log_size;
-  if (c.channel.storer.flush_policy == "duration") {
+  if (c.channel.storer.flush_policy == FlushPolicy::kDuration) {
     storer["flushPolicy"]["duration"] = duration(c.channel.storer.flush_duration);
   } else {
-    storer["flushPolicy"] = c.channel.storer.flush_policy;
+    storer["flushPolicy"] = name_of(c.channel.storer.flush_policy);
   }
   channel["staleCheckpointDuration"] = duration(c.channel.stale_checkpoint_duration);
   channel["verifycrc"] = c.channel.verify_crc;
@@ -75,9 +76,9 @@ Json to_tree(const Config& c) {
   Json& replay = output["replay"];
   replay["resumeFromBreakPoint"] = r.resume_from_break_point;
   replay["replayTransaction"] = r.replay_transaction;
-  replay["keyExists"] = r.key_exists;
+  replay["keyExists"] = name_of(r.key_exists);
   replay["keyExistsLog"] = r.key_exists_log;
-  replay["functionExists"] = r.function_exists;
+  replay["functionExists"] = name_of(r.function_exists);
   replay["replayRdbEnableRestore"] = r.replay_rdb_enable_restore;
   replay["maxProtoBulkLen"] = r.max_proto_bulk_len;
   replay["targetDb"] = r.target_db;

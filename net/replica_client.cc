@@ -231,7 +231,10 @@ Status ReplicaClient::send_command(std::initializer_list<std::string_view> args)
 
 Status ReplicaClient::send_ack() {
   last_ack_ = std::chrono::steady_clock::now();
-  return send_command({"REPLCONF", "ACK", std::to_string(offset_)});
+  // Only what the local cache has written counts as held (WAIT on the source relies on it);
+  // bytes still staged in memory could be lost with the process.
+  uint64_t held = std::min(offset_, log_->durable_offset());
+  return send_command({"REPLCONF", "ACK", std::to_string(held)});
 }
 
 Status ReplicaClient::session() {

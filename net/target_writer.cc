@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/thread_name.h"
+#include "common/units.h"
 #include "net/socket.h"
 #include "proto/resp.h"
 
@@ -17,11 +18,12 @@ namespace ferry {
 namespace {
 
 constexpr size_t kReadBuf = 256 * 1024;
-constexpr size_t kMaxFailuresKept = 64;
+constexpr size_t kMaxArgsRecorded = 16;
+constexpr size_t kMaxArgBytesRecorded = 256;
 
-// Upper-case name and first argument of the command at `offset` in `wire`, for messages.
-void describe_command(const std::string& wire, uint64_t offset, std::string* name,
-                      std::string* key) {
+// The command at `offset` in `wire`, described for messages and skip records: upper-case
+// name, first key, shortened printable arguments.
+void describe_command(const std::string& wire, uint64_t offset, SkippedCommand* out) {
   std::vector<resp::ArgSpan> args;
   size_t consumed = 0, need = 0;
   std::string err;
@@ -29,35 +31,59 @@ void describe_command(const std::string& wire, uint64_t offset, std::string* nam
       resp::parse_command(wire.data() + offset, wire.size() - offset, &args, &consumed, &need,
                           &err) != resp::Parse::kOk ||
       args.empty()) {
-    *name = "?";
+    out->command = "?";
     return;
   }
   const char* base = wire.data() + offset;
-  name->assign(base + args[0].off, args[0].len);
-  for (char& c : *name)
+  auto arg = [&](size_t i) { return std::string_view(base + args[i].off, args[i].len); };
+  out->command.assign(arg(0));
+  for (char& c : out->command)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   size_t key_arg = 1;
-  if ((*name == "EVAL" || *name == "EVALSHA") && args.size() > 3) {
+  if ((out->command == "EVAL" || out->command == "EVALSHA") && args.size() > 3) {
     // ferry's scripts name the temporary key first and the real key second.
     int64_t numkeys = 0;
-    parse_int(std::string_view(base + args[2].off, args[2].len), &numkeys);
+    parse_int(arg(2), &numkeys);
     if (numkeys > 0) key_arg = 2 + static_cast<size_t>(std::min<int64_t>(numkeys, 2));
     if (key_arg >= args.size()) key_arg = 1;
   }
-  if (args.size() > key_arg) {
-    *key = printable(std::string_view(base + args[key_arg].off, args[key_arg].len));
+  if (args.size() > key_arg) out->key = printable(arg(key_arg));
+  for (size_t i = 1; i < args.size() && i <= kMaxArgsRecorded; i++) {
+    std::string_view a = arg(i);
+    std::string p = printable(a.substr(0, kMaxArgBytesRecorded));
+    if (a.size() > kMaxArgBytesRecorded) p += "...(" + std::to_string(a.size()) + " bytes)";
+    out->args.push_back(std::move(p));
   }
+}
+
+// Argument `index` of the command at `offset` in `wire` (empty if there is none).
+std::string_view arg_of(const std::string& wire, uint64_t offset, int64_t index) {
+  std::vector<resp::ArgSpan> args;
+  size_t consumed = 0, need = 0;
+  std::string err;
+  if (offset >= wire.size() || index < 0 ||
+      resp::parse_command(wire.data() + offset, wire.size() - offset, &args, &consumed, &need,
+                          &err) != resp::Parse::kOk ||
+      static_cast<size_t>(index) >= args.size()) {
+    return std::string_view();
+  }
+  return std::string_view(wire.data() + offset + args[index].off, args[index].len);
+}
+
+std::string first_line(std::string_view s) {
+  return std::string(s.substr(0, s.find_first_of("\r\n")));
 }
 
 }  // namespace
 
 TargetWriter::TargetWriter(Endpoint endpoint, Credentials credentials, DoneFn done,
-                           std::string checkpoint_key)
+                           WriterOptions options)
     : endpoint_(std::move(endpoint)),
       credentials_(std::move(credentials)),
       done_(std::move(done)),
-      checkpoint_key_(std::move(checkpoint_key)) {
+      options_(std::move(options)) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  backoff_ = options_.backoff_min;
 }
 
 TargetWriter::~TargetWriter() {
@@ -110,6 +136,21 @@ void TargetWriter::submit(WriteBatchPtr batch) {
   wake();
 }
 
+std::string TargetWriter::waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waiting_;
+}
+
+void TargetWriter::set_waiting(const std::string& what) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (what.empty()) {
+    waiting_.clear();
+    return;
+  }
+  if (waiting_.empty()) waiting_since_ms_ = wall_ms();
+  waiting_ = what + " (since " + format_wall_time(waiting_since_ms_) + "; retrying)";
+}
+
 void TargetWriter::cancel_all() {
   std::deque<WriteBatchPtr> rest;
   {
@@ -122,12 +163,13 @@ void TargetWriter::cancel_all() {
     inflight_--;
     done_(b, cancelled);
   };
-  for (auto& p : pending_)
+  std::deque<Pending> pending;
+  pending.swap(pending_);
+  unsent_ = 0;
+  for (auto& p : pending)
     finish(p.batch);
   for (auto& b : rest)
     finish(b);
-  pending_.clear();
-  unsent_ = 0;
 }
 
 Status TargetWriter::connect_once() {
@@ -173,16 +215,24 @@ void TargetWriter::drop_connection(const Status& why) {
   size_t unacked = 0;
   for (const auto& p : pending_)
     unacked += p.sent > 0 ? 1 : 0;
-  LOG_WARN("target %s: connection lost (%s); %zu batch(es) without all replies will be sent again",
-           endpoint_.to_string().c_str(), why.message().c_str(), unacked);
-  // Everything not fully acknowledged goes out again, in order, on the next connection.
+  if (!failed_) {
+    LOG_WARN("target %s: connection closed (%s); %zu batch(es) not yet applied go again",
+             endpoint_.to_string().c_str(), why.message().c_str(), unacked);
+  }
+  // Everything not applied goes out again, in order, on the next connection. Closing the
+  // connection also discards a transaction the target had queued for it.
   for (auto& p : pending_) {
     if (p.sent > 0) p.resent = true;
     p.sent = 0;
     p.replies = 0;
-    p.aborted = false;
+    p.next_gate = 0;
     p.refused.clear();
     p.refused_errors.clear();
+    p.transient.clear();
+    p.fatal.clear();
+    p.fence_ok = true;
+    p.exec_nil = false;
+    p.exec_ran = false;
     p.result = WriteResult();
   }
   unsent_ = 0;
@@ -192,16 +242,24 @@ Status TargetWriter::skip_committed() {
   // Ask the checkpoint which transactions committed: those are done, whatever became of
   // their replies.
   std::string req;
-  resp::append_command(&req, {"HGET", checkpoint_key_, "seq"});
+  resp::append_command(&req, {"SELECT", "0"});
+  resp::append_command(&req, {"HGET", options_.checkpoint_key, "seq"});
   FERRY_RETURN_IF_ERROR(sock_->write_all(req, std::chrono::milliseconds(5000)));
   resp::Reply reply;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (true) {
+  auto deadline = std::chrono::steady_clock::now() + options_.reply_timeout;
+  for (int want = 0; want < 2;) {
     resp::ReplyReader::Result got_reply = reader_.next(&reply);
     if (got_reply == resp::ReplyReader::Result::kError) {
       return Status::corruption("malformed reply to HGET: " + reader_.error());
     }
-    if (got_reply == resp::ReplyReader::Result::kReply) break;
+    if (got_reply == resp::ReplyReader::Result::kReply) {
+      if (reply.is_error()) {
+        return Status::io_error("cannot read the checkpoint after a reconnect: " +
+                                std::string(reply.str));
+      }
+      if (++want == 2) break;
+      continue;
+    }
     if (std::chrono::steady_clock::now() > deadline) return Status::io_error("HGET timed out");
     char buf[4096];
     size_t got = 0;
@@ -210,29 +268,20 @@ Status TargetWriter::skip_committed() {
   }
   int64_t committed = 0;
   if (reply.type == resp::Reply::Type::kString) parse_int(reply.str, &committed);
-  bool is_error = reply.is_error();
-  if (is_error) return Status::io_error("cannot read the checkpoint after a reconnect");
   size_t skipped = 0;
   while (!pending_.empty() && pending_.front().batch->seq != 0 &&
          pending_.front().batch->seq <= static_cast<uint64_t>(committed)) {
-    if (pending_.front().aborted_seq != 0) {
-      // It was refused, yet a later transaction committed: applied out of order.
-      WriteResult r2;
-      r2.fatal = "transaction " + std::to_string(pending_.front().batch->seq) +
-                 " was refused by the target while later ones were applied; the target "
-                 "cannot be kept in order — a full sync is needed";
-      Pending p = std::move(pending_.front());
-      pending_.pop_front();
-      inflight_--;
-      done_(p.batch, r2);
-      continue;
+    if (pending_.front().sent > 0 || pending_.front().resent) {
+      // Its replies were lost with the connection: what failed inside it is not known.
+      LOG_WARN(
+          "target %s: batch %llu committed before the connection dropped; the answers to its "
+          "commands were lost with it (a command it refused is not reported)",
+          endpoint_.to_string().c_str(),
+          static_cast<unsigned long long>(pending_.front().batch->seq));
     }
-    finish_front();
+    finish_front(true);
     skipped++;
   }
-  // What remains was not committed: it goes again, and may commit from now on.
-  for (auto& p : pending_)
-    p.aborted_seq = 0;
   if (skipped > 0) {
     LOG_INFO("target %s: %zu batch(es) had been applied before the connection dropped",
              endpoint_.to_string().c_str(), skipped);
@@ -240,29 +289,30 @@ Status TargetWriter::skip_committed() {
   return Status::ok();
 }
 
-bool TargetWriter::isolate_refused(Pending& p) {
+void TargetWriter::isolate_refused(Pending& p) {
   WriteBatch& b = *p.batch;
-  // Only a batch-level transaction: MULTI first, EXEC (running all the rest) last.
-  if (b.expects.size() < 2 || b.expects.back().exec_count != b.expects.size() - 2) return false;
   std::vector<bool> drop(b.expects.size(), false);
-  size_t dropped = 0;
   for (size_t i = 0; i < p.refused.size(); i++) {
-    // "ERR ..." at queue time: the command is invalid (unknown, wrong arity) and can never
-    // succeed. OOM, READONLY, MISCONF and the like are conditions to wait out.
-    if (p.refused_errors[i].rfind("ERR", 0) != 0 && p.refused_errors[i].rfind("NOPERM", 0) != 0) {
-      continue;
-    }
-    drop[p.refused[i]] = true;
-    dropped++;
-    WriteFailure f;
-    describe_command(b.wire, b.expects[p.refused[i]].cmd_offset, &f.command, &f.key);
-    f.error = p.refused_errors[i] + " (at queue time; left out of its transaction)";
-    p.isolated.push_back(std::move(f));
+    size_t idx = p.refused[i];
+    drop[idx] = true;
+    const ReplyExpect& e = b.expects[idx];
+    SkippedCommand s;
+    describe_command(b.wire, e.cmd_offset, &s);
+    s.error = first_line(p.refused_errors[i]);
+    s.reason = classify_error(p.refused_errors[i]).reason;
+    s.db = e.db;
+    s.src_offset = e.src_offset;
+    s.at_queue_time = true;
+    p.isolated.push_back(std::move(s));
   }
-  if (dropped == 0) return false;
+  // The same batch without them: offsets and indexes (EXEC's range, gates) follow.
   std::string wire;
   std::vector<ReplyExpect> expects;
+  std::vector<uint32_t> new_index(b.expects.size() + 1, 0);
+  std::vector<uint64_t> new_offset(b.expects.size() + 1, 0);
   for (size_t i = 0; i < b.expects.size(); i++) {
+    new_index[i] = static_cast<uint32_t>(expects.size());
+    new_offset[i] = wire.size();
     if (drop[i]) continue;
     uint64_t begin = b.expects[i].cmd_offset;
     uint64_t end = i + 1 < b.expects.size() ? b.expects[i + 1].cmd_offset : b.wire.size();
@@ -271,62 +321,83 @@ bool TargetWriter::isolate_refused(Pending& p) {
     wire.append(b.wire, begin, end - begin);
     expects.push_back(e);
   }
-  expects.back().exec_first = 1;
-  expects.back().exec_count = static_cast<uint32_t>(expects.size() - 2);
+  new_index[b.expects.size()] = static_cast<uint32_t>(expects.size());
+  new_offset[b.expects.size()] = wire.size();
+  for (ReplyExpect& e : expects) {
+    if (e.exec_count == 0) continue;
+    uint32_t first = new_index[e.exec_first];
+    e.exec_count = new_index[e.exec_first + e.exec_count] - first;
+    e.exec_first = first;
+  }
+  for (SendGate& g : b.gates) {
+    g.offset = new_offset[g.replies];
+    g.replies = new_index[g.replies];
+  }
   b.wire = std::move(wire);
   b.expects = std::move(expects);
-  return true;
+}
+
+void TargetWriter::wait_backoff() {
+  struct pollfd pfd = {wake_fd_, POLLIN, 0};
+  auto until = std::chrono::steady_clock::now() + backoff_;
+  while (!stop_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    ::poll(&pfd, 1, static_cast<int>(left.count()));
+    uint64_t v;
+    ssize_t n = ::read(wake_fd_, &v, sizeof(v));
+    (void)n;
+  }
+  backoff_ = std::min(backoff_ * 2, options_.backoff_max);
 }
 
 void TargetWriter::run() {
-  auto backoff = std::chrono::milliseconds(100);
   bool ever_connected = false;
   auto last_complaint = std::chrono::steady_clock::time_point();
-  auto connected_at = std::chrono::steady_clock::time_point();
+  bool owed = false;
   while (!stop_) {
+    if (failed_) {
+      // A fatal end: nothing more is sent; wait for stop().
+      struct pollfd pfd = {wake_fd_, POLLIN, 0};
+      ::poll(&pfd, 1, 1000);
+      uint64_t v;
+      ssize_t n = ::read(wake_fd_, &v, sizeof(v));
+      (void)n;
+      continue;
+    }
     if (!sock_) {
-      // A connection that dropped right after it was made (the target refusing clients,
-      // say) waits out the back-off too, rather than spinning.
-      if (retry_backoff_ || (ever_connected && std::chrono::steady_clock::now() - connected_at <
-                                                   std::chrono::seconds(1))) {
-        retry_backoff_ = false;
-        struct pollfd pfd = {wake_fd_, POLLIN, 0};
-        ::poll(&pfd, 1, static_cast<int>(backoff.count()));
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      if (backoff_next_) {
+        backoff_next_ = false;
+        wait_backoff();
         if (stop_) break;
       }
       Status st = connect_once();
       if (!st.is_ok()) {
+        set_waiting("cannot connect to the target " + endpoint_.to_string() + ": " + st.message());
         auto now = std::chrono::steady_clock::now();
         if (now - last_complaint > std::chrono::seconds(10)) {
           LOG_WARN("target %s: cannot connect (%s); retrying", endpoint_.to_string().c_str(),
                    st.message().c_str());
           last_complaint = now;
         }
-        struct pollfd pfd = {wake_fd_, POLLIN, 0};
-        ::poll(&pfd, 1, static_cast<int>(backoff.count()));
-        uint64_t v;
-        ssize_t n = ::read(wake_fd_, &v, sizeof(v));
-        (void)n;
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        wait_backoff();
         continue;
       }
       if (ever_connected) {
         reconnects_++;
         LOG_INFO("target %s: reconnected", endpoint_.to_string().c_str());
       }
-      if (ever_connected && !checkpoint_key_.empty() && !pending_.empty()) {
+      ever_connected = true;
+      if (!options_.checkpoint_key.empty() && !pending_.empty()) {
         Status skip = skip_committed();
         if (!skip.is_ok()) {
+          backoff_next_ = true;
           drop_connection(skip);
           continue;
         }
       }
-      ever_connected = true;
-      connected_at = std::chrono::steady_clock::now();
-      if (backoff > std::chrono::milliseconds(100) && pending_.empty()) {
-        backoff = std::chrono::milliseconds(100);
-      }
+      owed = false;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -340,6 +411,22 @@ void TargetWriter::run() {
     Status err;
     if (!pump_writes(&err)) {
       drop_connection(err);
+      continue;
+    }
+    // A connection that owes replies and hears nothing is as good as gone (a target host
+    // that vanished without a reset): remake it rather than wait for the kernel.
+    auto now = std::chrono::steady_clock::now();
+    bool owes = !pending_.empty() && pending_.front().sent > 0;
+    if (owes && !owed) last_read_ = now;
+    owed = owes;
+    if (owes && now - last_read_ > options_.reply_timeout) {
+      backoff_next_ = true;
+      set_waiting("no answer from the target " + endpoint_.to_string());
+      drop_connection(Status::io_error(
+          "no answer for " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(options_.reply_timeout).count()) +
+          " s"));
       continue;
     }
     struct pollfd pfds[2];
@@ -371,17 +458,97 @@ void TargetWriter::run() {
 bool TargetWriter::pump_writes(Status* error) {
   while (unsent_ < pending_.size()) {
     Pending& p = pending_[unsent_];
+    const WriteBatch& b = *p.batch;
+    const bool gated = p.next_gate < b.gates.size();
+    const size_t limit = gated ? b.gates[p.next_gate].offset : b.wire.size();
+    if (gated && p.sent == limit) {
+      // Past a gate only once everything before it was answered, without a failure.
+      bool clear = unsent_ == 0 && p.replies >= b.gates[p.next_gate].replies && p.refused.empty() &&
+                   p.transient.empty() && p.fatal.empty() && p.fence_ok;
+      if (!clear) return true;
+      p.next_gate++;
+      continue;
+    }
     if (p.sent == 0 && p.first_send_us == 0) p.first_send_us = mono_us();
-    const std::string& wire = p.batch->wire;
     size_t sent = 0;
-    Status st = sock_->try_write(wire.data() + p.sent, wire.size() - p.sent, &sent);
+    Status st = sock_->try_write(b.wire.data() + p.sent, limit - p.sent, &sent);
     if (!st.is_ok()) {
       *error = st;
       return false;
     }
     p.sent += sent;
-    if (p.sent < wire.size()) return true;  // the socket is full; poll for POLLOUT
-    unsent_++;
+    if (p.sent < limit) return true;  // the socket is full; poll for POLLOUT
+    if (limit == b.wire.size()) unsent_++;
+  }
+  return true;
+}
+
+size_t TargetWriter::sent_replies(const Pending& p) const {
+  const WriteBatch& b = *p.batch;
+  if (p.sent == b.wire.size()) return b.expects.size();
+  if (p.next_gate < b.gates.size() && p.sent == b.gates[p.next_gate].offset) {
+    return b.gates[p.next_gate].replies;
+  }
+  return SIZE_MAX;  // still being written
+}
+
+TargetWriter::End TargetWriter::front_end() const {
+  const Pending& p = pending_.front();
+  const size_t owed = sent_replies(p);
+  if (owed == SIZE_MAX || p.replies < owed) return End::kOpen;
+  if (!p.fatal.empty()) return End::kFatal;
+  if (!p.transient.empty()) return End::kRetry;
+  if (!p.refused.empty()) return End::kIsolate;
+  if (p.exec_nil) return End::kRetry;
+  if (owed < p.batch->expects.size()) return End::kOpen;  // at a gate it may pass
+  return End::kApplied;
+}
+
+bool TargetWriter::settle_front(End end, Status* error) {
+  Pending& p = pending_.front();
+  switch (end) {
+    case End::kOpen:
+      return true;
+    case End::kApplied:
+      if (backoff_ > options_.backoff_min) backoff_ = options_.backoff_min;
+      set_waiting("");
+      finish_front(true);
+      return true;
+    case End::kRetry:
+      if (!p.transient.empty()) {
+        backoff_next_ = true;
+        set_waiting("the target " + endpoint_.to_string() + " answers " + p.transient);
+        *error = Status::aborted("the target refused a batch for now: " + p.transient);
+      } else {
+        // Fenced out although the fence passed: a key it watched was written meanwhile.
+        *error = Status::aborted("a watched key changed before the batch committed");
+      }
+      return false;
+    case End::kIsolate: {
+      const size_t before = p.isolated.size();
+      const std::string why = first_line(p.refused_errors[0]);
+      isolate_refused(p);
+      if (options_.on_skipped) {
+        std::vector<SkippedCommand> now(p.isolated.begin() + before, p.isolated.end());
+        Status recorded = options_.on_skipped(*p.batch, now);
+        if (!recorded.is_ok()) {
+          const std::string fatal =
+              "cannot record the commands the target refused: " + recorded.message();
+          fail_fatal(fatal);  // ends `p`
+          *error = Status::aborted(fatal);
+          return false;
+        }
+      }
+      *error = Status::aborted("the target refused a command when it was queued (" + why +
+                               "); its transaction goes again without it");
+      return false;
+    }
+    case End::kFatal: {
+      const std::string fatal = p.fatal;
+      fail_fatal(fatal);  // ends `p`
+      *error = Status::aborted(fatal);
+      return false;
+    }
   }
   return true;
 }
@@ -396,6 +563,7 @@ bool TargetWriter::pump_reads(Status* error) {
       return false;
     }
     if (got == 0) return true;
+    last_read_ = std::chrono::steady_clock::now();
     reader_.feed(buf, got);
     while (true) {
       resp::Reply& reply = reply_;
@@ -410,22 +578,9 @@ bool TargetWriter::pump_reads(Status* error) {
         *error = Status::corruption("a reply arrived for no command");
         return false;
       }
-      Pending& p = pending_.front();
-      judge(p, reply);
-      if (p.replies < p.batch->expects.size()) continue;
-      if (p.aborted) {
-        // Nothing of it was applied. Send it again — without the commands the target refused
-        // as invalid — on a fresh connection, after checking what later batches committed.
-        bool isolated = isolate_refused(p);
-        std::string why =
-            "a transaction was discarded (" +
-            (p.refused_errors.empty() ? std::string("EXECABORT") : p.refused_errors.front()) + ")";
-        if (!isolated) retry_backoff_ = true;
-        p.aborted_seq = p.batch->seq;
-        *error = Status::aborted(why);
-        return false;
-      }
-      finish_front();
+      judge(pending_.front(), reply);
+      End end = front_end();
+      if (end != End::kOpen && !settle_front(end, error)) return false;
     }
     if (got < sizeof(buf)) return true;
   }
@@ -433,129 +588,232 @@ bool TargetWriter::pump_reads(Status* error) {
 
 void TargetWriter::judge(Pending& p, const resp::Reply& reply) {
   using Type = resp::Reply::Type;
-  const resp::Reply* r = &reply;
   const WriteBatch& b = *p.batch;
-  const ReplyExpect& ex = b.expects[p.replies++];
-  auto fail = [&](const ReplyExpect& e, const std::string& error) {
-    if (p.result.failures.size() >= kMaxFailuresKept) return;
-    WriteFailure f;
-    describe_command(b.wire, e.cmd_offset, &f.command, &f.key);
-    f.error = error;
-    p.result.failures.push_back(std::move(f));
-  };
-  // After a reconnect the batch may have run once already: a key "already there" may be our
-  // own earlier write, so it cannot stop the input.
-  auto fatal = [&](const std::string& why) {
-    if (p.resent) {
-      LOG_WARN("target %s: %s — after a reconnect, so possibly ferry's own earlier write",
-               endpoint_.to_string().c_str(), why.c_str());
-      p.result.ignored++;
-    } else {
-      p.result.fatal = why;
-    }
-  };
-  auto judge_one = [&](const ReplyExpect& e, const resp::Reply* rr) {
-    bool is_err = rr->is_error();
-    std::string err = is_err ? std::string(rr->str) : std::string();
-    auto key_of = [&]() {
-      std::string name, key;
-      describe_command(b.wire, e.cmd_offset, &name, &key);
-      return key;
-    };
-    switch (e.check) {
-      case ReplyCheck::kNone:
-        return;
-      case ReplyCheck::kAny:
-        if (is_err) fail(e, err);
-        return;
-      case ReplyCheck::kBusyKeyIgnored:
-      case ReplyCheck::kBusyKeyFatal:
-        if (is_err && err.rfind("BUSYKEY", 0) == 0) {
-          if (e.check == ReplyCheck::kBusyKeyFatal) {
-            fatal("key " + key_of() + " already exists on the target (keyExists: error)");
-          } else {
-            p.result.ignored++;
-            if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
-          }
-        } else if (is_err) {
-          fail(e, err);
-        }
-        return;
-      case ReplyCheck::kNilIgnored:
-      case ReplyCheck::kNilFatal:
-        if (rr->type == Type::kNil) {
-          if (e.check == ReplyCheck::kNilFatal) {
-            fatal("key " + key_of() + " already exists on the target (keyExists: error)");
-          } else {
-            p.result.ignored++;
-            if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
-          }
-        } else if (is_err) {
-          fail(e, err);
-        }
-        return;
-      case ReplyCheck::kKeptIgnored:
-      case ReplyCheck::kKeptFatal:
-        if (rr->type == Type::kInteger && rr->integer == 0) {
-          if (e.check == ReplyCheck::kKeptFatal) {
-            fatal("key " + key_of() + " already exists on the target (keyExists: error)");
-          } else {
-            p.result.ignored++;
-            if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
-          }
-        } else if (rr->type == Type::kInteger && rr->integer == 2 && e.log_key) {
-          LOG_INFO("key %s exists on the target: replaced", key_of().c_str());
-        } else if (is_err) {
-          fail(e, err);
-        }
-        return;
-      case ReplyCheck::kExistsProbe:
-        if (rr->type == Type::kInteger && rr->integer == 1 && e.log_key) {
-          LOG_INFO("key %s exists on the target: replaced", key_of().c_str());
-        } else if (is_err) {
-          fail(e, err);
-        }
-        return;
-    }
-  };
+  const size_t index = p.replies++;
+  const ReplyExpect& ex = b.expects[index];
+  const std::string err = reply.is_error() ? first_line(reply.str) : std::string();
   if (ex.queued) {
     // Inside MULTI the reply is +QUEUED; an error here makes EXEC abort.
-    if (r->is_error()) {
-      p.refused.push_back(p.replies - 1);
-      p.refused_errors.emplace_back(r->str);
+    if (reply.is_error()) {
+      p.refused.push_back(index);
+      p.refused_errors.push_back(err);
+      if (classify_error(err).cls == ErrorClass::kTransient) p.transient = err;
     }
     return;
   }
-  if (ex.exec_count > 0) {
-    if (r->type == Type::kArray) {
-      for (size_t i = 0; i < r->elements.size() && i < ex.exec_count; i++) {
-        judge_one(b.expects[ex.exec_first + i], &r->elements[i]);
+  if (ex.exec_count > 0 || ex.own_exec) {
+    if (reply.type == Type::kArray) {
+      if (ex.own_exec) p.exec_ran = true;
+      for (size_t i = 0; i < reply.elements.size() && i < ex.exec_count; i++) {
+        judge_data(p, b.expects[ex.exec_first + i], reply.elements[i], true);
       }
-    } else if (r->is_error()) {
-      if (b.seq != 0 && p.replies == b.expects.size()) {
-        p.aborted = true;  // a batch transaction: handled once its replies are all read
-      } else {
-        for (size_t i = 0; i < p.refused.size(); i++) {
-          fail(b.expects[p.refused[i]], p.refused_errors[i]);
+    } else if (reply.type == Type::kNil) {
+      if (ex.own_exec) p.exec_nil = true;
+    } else if (reply.is_error()) {
+      if (ex.own_exec) {
+        // EXECABORT after refusals (isolated, or waited out when transient), or EXEC itself
+        // refused (OOM, READONLY, ...): nothing of it ran.
+        if (p.refused.empty() || classify_error(err).cls == ErrorClass::kTransient) {
+          p.transient = err;
         }
-        fail(ex, std::string(r->str) + " (the whole transaction was discarded)");
+      } else if (p.transient.empty()) {
+        // A source's MULTI ... EXEC (outside transaction mode) was discarded whole: each of
+        // its commands is skipped, the refused ones with their own answer.
+        for (uint32_t i = ex.exec_first; i < ex.exec_first + ex.exec_count; i++) {
+          SkippedCommand s;
+          describe_command(b.wire, b.expects[i].cmd_offset, &s);
+          s.error = err + " (its source transaction was discarded)";
+          for (size_t r = 0; r < p.refused.size(); r++) {
+            if (p.refused[r] != i) continue;
+            s.error = p.refused_errors[r] + " (its source transaction was discarded)";
+            s.reason = classify_error(p.refused_errors[r]).reason;
+          }
+          s.db = b.expects[i].db;
+          s.src_offset = b.expects[i].src_offset;
+          p.result.skipped.push_back(std::move(s));
+        }
+        p.refused.clear();
+        p.refused_errors.clear();
       }
     }
     return;
   }
-  judge_one(ex, r);
+  switch (ex.check) {
+    case ReplyCheck::kControl:
+      if (reply.is_error()) {
+        SkippedCommand s;
+        describe_command(b.wire, ex.cmd_offset, &s);
+        if (classify_error(err).cls == ErrorClass::kTransient) {
+          p.transient = err;
+        } else {
+          p.fatal = "the target refused " + s.command + " (" + err + "), which ferry needs";
+        }
+      }
+      return;
+    case ReplyCheck::kFence:
+      if (reply.type != Type::kInteger || reply.integer != 1) {
+        p.fence_ok = false;
+        std::string found = reply.is_error() ? err : std::string(reply.str);
+        if (reply.is_error() && classify_error(err).cls == ErrorClass::kTransient) {
+          p.transient = err;
+          return;
+        }
+        p.fatal = "the target's checkpoint " + options_.checkpoint_key + " is at " + found +
+                  ", but batch " + std::to_string(b.seq) + " follows batch " +
+                  std::to_string(b.seq - 1) +
+                  ": another process writes this input, the target lost writes ferry had "
+                  "applied (a failover to a replica that was behind?), or the checkpoint was "
+                  "changed by hand; stopping so that nothing is applied out of order (a "
+                  "restart resumes from the target's checkpoint)";
+      }
+      return;
+    case ReplyCheck::kKeyProbe:
+      if (reply.type == Type::kInteger && reply.integer == 0) {
+        p.probe_passed = true;
+      } else if (reply.type == Type::kInteger && reply.integer > 0) {
+        if (p.probe_passed) return;  // sent again: the key is ferry's own earlier write
+        // EVAL script numkeys key...: the n-th key is argument n + 2.
+        std::string key = printable(arg_of(b.wire, ex.cmd_offset, reply.integer + 2));
+        p.fatal = "key " + key + " already exists on the target (keyExists: error)";
+      } else if (reply.is_error() && classify_error(err).cls == ErrorClass::kTransient) {
+        p.transient = err;
+      } else {
+        p.fatal = "cannot check which keys exist on the target: " +
+                  (reply.is_error() ? err : std::string("unexpected answer"));
+      }
+      return;
+    default:
+      judge_data(p, ex, reply, false);
+  }
 }
 
-void TargetWriter::finish_front() {
+void TargetWriter::judge_data(Pending& p, const ReplyExpect& e, const resp::Reply& r,
+                              bool in_exec) {
+  using Type = resp::Reply::Type;
+  const WriteBatch& b = *p.batch;
+  const bool is_err = r.is_error();
+  const std::string err = is_err ? first_line(r.str) : std::string();
+  auto key_of = [&]() {
+    SkippedCommand s;
+    describe_command(b.wire, e.cmd_offset, &s);
+    return s.key;
+  };
+  // keyExists: error. In a fenced transaction the key probe found none of these keys, so
+  // this is a key written meanwhile by someone else; outside transaction mode a batch sent
+  // again may meet ferry's own earlier write.
+  auto conflict = [&]() {
+    if (p.resent && options_.checkpoint_key.empty()) {
+      LOG_WARN(
+          "target %s: key %s exists — after a reconnect, so possibly ferry's own earlier "
+          "write",
+          endpoint_.to_string().c_str(), key_of().c_str());
+      p.result.ignored++;
+    } else if (p.fatal.empty()) {
+      p.fatal = "key " + key_of() + " already exists on the target (keyExists: error)";
+    }
+  };
+  auto kept = [&]() {
+    p.result.ignored++;
+    if (e.log_key) LOG_INFO("key %s exists on the target: kept", key_of().c_str());
+  };
+  switch (e.check) {
+    case ReplyCheck::kBusyKeyIgnored:
+    case ReplyCheck::kBusyKeyFatal:
+      if (is_err && err.rfind("BUSYKEY", 0) == 0) {
+        if (e.check == ReplyCheck::kBusyKeyFatal) {
+          conflict();
+        } else {
+          kept();
+        }
+        return;
+      }
+      break;
+    case ReplyCheck::kNilIgnored:
+    case ReplyCheck::kNilFatal:
+      if (r.type == Type::kNil) {
+        if (e.check == ReplyCheck::kNilFatal) {
+          conflict();
+        } else {
+          kept();
+        }
+        return;
+      }
+      break;
+    case ReplyCheck::kKeptIgnored:
+    case ReplyCheck::kKeptFatal:
+      if (r.type == Type::kInteger && r.integer == 0) {
+        if (e.check == ReplyCheck::kKeptFatal) {
+          conflict();
+        } else {
+          kept();
+        }
+        return;
+      }
+      if (r.type == Type::kInteger && r.integer == 2 && e.log_key) {
+        LOG_INFO("key %s exists on the target: replaced", key_of().c_str());
+      }
+      break;
+    case ReplyCheck::kExistsProbe:
+      if (r.type == Type::kInteger && r.integer == 1 && e.log_key) {
+        LOG_INFO("key %s exists on the target: replaced", key_of().c_str());
+      }
+      break;
+    case ReplyCheck::kControl:
+      // ferry's own SELECT inside the transaction: what follows it ran in another DB.
+      if (is_err && p.fatal.empty()) {
+        p.fatal = "the target refused ferry's own " + key_of() + " inside a transaction: " + err;
+      }
+      return;
+    default:
+      break;
+  }
+  if (!is_err) return;
+  ErrorVerdict v = classify_error(err);
+  if (v.cls == ErrorClass::kTransient && !in_exec) {
+    p.transient = err;  // outside a transaction: this batch goes again, at least once
+    return;
+  }
+  SkippedCommand s;
+  describe_command(b.wire, e.cmd_offset, &s);
+  // A condition of the whole target inside EXEC cannot be waited out: the transaction
+  // committed without this command. (EXEC itself is refused in those conditions, so this
+  // is not expected.)
+  s.error = v.cls == ErrorClass::kTransient ? err + " (inside a committed transaction)" : err;
+  s.reason = v.reason;
+  s.db = e.db;
+  s.src_offset = e.src_offset;
+  p.result.skipped.push_back(std::move(s));
+}
+
+void TargetWriter::finish_front(bool applied) {
   Pending p = std::move(pending_.front());
   pending_.pop_front();
   if (unsent_ > 0) unsent_--;
-  p.result.latency_us = mono_us() - p.first_send_us;
+  p.result.applied = applied;
+  p.result.latency_us = p.first_send_us ? mono_us() - p.first_send_us : 0;
   p.result.resent = p.resent;
-  for (auto& f : p.isolated)
-    p.result.failures.push_back(std::move(f));
+  for (auto& s : p.isolated)
+    p.result.skipped.push_back(std::move(s));
   inflight_--;
   done_(p.batch, p.result);
+}
+
+void TargetWriter::fail_fatal(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+  failed_ = true;
+  Pending p = std::move(pending_.front());
+  pending_.pop_front();
+  if (unsent_ > 0) unsent_--;
+  p.result.fatal = why;
+  p.result.applied = p.exec_ran;
+  for (auto& s : p.isolated)
+    p.result.skipped.push_back(std::move(s));
+  inflight_--;
+  done_(p.batch, p.result);
+  cancel_all();
 }
 
 }  // namespace ferry

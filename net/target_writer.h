@@ -1,9 +1,18 @@
 // TargetWriter: one pipelined connection to one target Redis node, driven by its own thread.
-// Batches (RESP bytes of many commands) are sent back to back without waiting for replies;
-// replies are matched to the batch's commands in order and judged by each command's
-// ReplyCheck. When all replies of a batch have arrived, the done callback runs (on the
-// writer's thread). When the connection drops it reconnects with back-off and sends again,
-// in order, every batch whose replies had not all arrived (at-least-once).
+// Batches (RESP bytes of many commands) are sent back to back without waiting for replies,
+// except at a batch's send gates (proto/reply_check.h); replies are matched to the batch's
+// commands in order and judged by each command's ReplyCheck and the error policy
+// (net/error_policy.h). When a batch ends — all its replies arrived, or it stopped at a
+// gate — the done callback runs (on the writer's thread) with what became of it:
+//  - applied: committed (a transaction) or acknowledged whole; commands the target refused
+//    for themselves alone are listed in `skipped`;
+//  - a transient refusal (OOM, LOADING, READONLY, BUSY, ...), a lost connection or a reply
+//    that never comes: nothing is reported; the connection is dropped and every batch not
+//    yet applied goes again, in order, after a back-off. A fenced transaction (see
+//    proto/checkpoint_format.h) that follows one that did not commit cannot commit either,
+//    so order holds with many transactions in flight;
+//  - fatal (a keyExists: error conflict, a checkpoint that another writer moved): the batch
+//    was not applied; the writer stops and every later batch is cancelled.
 #pragma once
 
 #include <atomic>
@@ -19,6 +28,7 @@
 
 #include "common/status.h"
 #include "net/endpoint.h"
+#include "net/error_policy.h"
 #include "proto/reply_check.h"
 #include "proto/reply_reader.h"
 
@@ -30,65 +40,97 @@ struct WriteBatch {
   virtual ~WriteBatch() = default;
   std::string wire;                  // RESP bytes of every command
   std::vector<ReplyExpect> expects;  // one per command, in order
-  // A transaction (MULTI first, EXEC last) that also writes checkpoint `seq`: after a
-  // reconnect it is sent again only if the target's checkpoint is below it.
+  std::vector<SendGate> gates;       // ascending
+  // A fenced transaction that also writes checkpoint `seq`: after a reconnect it is sent
+  // again only if the target's checkpoint is below it.
   uint64_t seq = 0;
 };
 using WriteBatchPtr = std::shared_ptr<WriteBatch>;
 
-struct WriteFailure {
-  std::string command;  // upper-case command name
-  std::string key;      // first argument, printable
-  std::string error;    // the target's error reply
+// A command left out for good: the target refused it for itself alone.
+struct SkippedCommand {
+  std::string command;            // upper-case name
+  std::string key;                // first key, printable
+  std::vector<std::string> args;  // the arguments after the name, printable, shortened
+  std::string error;              // the target's answer
+  SkipReason reason = SkipReason::kOther;
+  int db = -1;
+  uint64_t src_offset = 0;
+  bool at_queue_time = false;  // refused when queued: left out of its transaction, sent again
 };
 
 struct WriteResult {
-  bool cancelled = false;  // the writer stopped before all replies arrived
+  bool cancelled = false;  // the writer stopped before the batch ended: not applied
+  bool applied = false;    // the batch reached the target (possibly without `skipped`)
   uint64_t ignored = 0;    // keys kept as they were (keyExists: ignore)
-  std::vector<WriteFailure> failures;
-  std::string fatal;       // non-empty: the input must stop (e.g. keyExists: error)
+  std::vector<SkippedCommand> skipped;
+  // Non-empty: the input must stop. `applied` tells whether this batch committed anyway.
+  std::string fatal;
   int64_t latency_us = 0;  // first byte sent to last reply received
   bool resent = false;     // sent more than once (a connection dropped)
+};
+
+struct WriterOptions {
+  // The checkpoint hash of fenced transactions, whose `seq` says which batches committed
+  // (empty: batches are not fenced; after a reconnect every unacknowledged one goes again).
+  std::string checkpoint_key;
+  // A connection owing replies that hears nothing for this long is dropped and remade.
+  std::chrono::milliseconds reply_timeout{60000};
+  std::chrono::milliseconds backoff_min{100};
+  std::chrono::milliseconds backoff_max{5000};
+  // Called on the writer's thread with the commands left out of a transaction at queue
+  // time, before the transaction goes again without them: they must be recorded first. A
+  // non-OK answer ends the writer fatally (the skip could not be reported).
+  std::function<Status(const WriteBatch&, const std::vector<SkippedCommand>&)> on_skipped;
 };
 
 class TargetWriter {
  public:
   using DoneFn = std::function<void(const WriteBatchPtr&, const WriteResult&)>;
 
-  // `checkpoint_key`: the hash whose field `seq` says which transactions the target committed
-  // (empty: batches are plain, re-sent at-least-once after a reconnect).
   TargetWriter(Endpoint endpoint, Credentials credentials, DoneFn done,
-               std::string checkpoint_key = "");
+               WriterOptions options = WriterOptions());
   ~TargetWriter();
   TargetWriter(const TargetWriter&) = delete;
   TargetWriter& operator=(const TargetWriter&) = delete;
 
   void start();
-  // Stops the thread; every batch not yet completed gets done(cancelled).
+  // Stops the thread; every batch not yet ended gets done(cancelled).
   void stop();
 
-  // Queues a batch; never waits. Thread-safe. After stop() the batch is cancelled at once.
+  // Queues a batch; never waits. Thread-safe. After stop() or a fatal end the batch is
+  // cancelled at once.
   void submit(WriteBatchPtr batch);
   // Batches submitted whose done callback has not run yet.
   size_t inflight() const { return inflight_.load(); }
   bool connected() const { return connected_.load(); }
   const Endpoint& endpoint() const { return endpoint_; }
   uint64_t reconnects() const { return reconnects_.load(); }
+  // What the writer waits for, when it cannot make progress (empty otherwise): "the target
+  // answers OOM ... since 12:00:01; retrying", "cannot connect: ...".
+  std::string waiting() const;
 
  private:
   struct Pending {
     WriteBatchPtr batch;
-    size_t sent = 0;     // bytes of wire written
-    size_t replies = 0;  // replies judged
+    size_t sent = 0;       // bytes of wire written
+    size_t replies = 0;    // replies judged
+    size_t next_gate = 0;  // index of the first gate not passed yet
     int64_t first_send_us = 0;
     bool resent = false;
-    bool aborted = false;         // EXECABORT: to be sent again
-    uint64_t aborted_seq = 0;     // set once it was refused (survives reconnects)
+    bool probe_passed = false;  // a key probe found no key once (survives resends)
+    // What the replies said (reset on every send).
     std::vector<size_t> refused;  // commands refused at queue time (indexes in expects)
     std::vector<std::string> refused_errors;
-    std::vector<WriteFailure> isolated;  // commands left out for good (reported at the end)
+    std::string transient;  // a transient refusal: send again later
+    std::string fatal;
+    bool fence_ok = true;
+    bool exec_nil = false;                 // the batch's own EXEC returned nil (fenced out)
+    bool exec_ran = false;                 // the batch's own EXEC ran (committed)
+    std::vector<SkippedCommand> isolated;  // left out at queue time (survive resends)
     WriteResult result;
   };
+  enum class End { kOpen, kApplied, kRetry, kIsolate, kFatal };
 
   void run();
   Status connect_once();
@@ -96,23 +138,34 @@ class TargetWriter {
   bool pump_reads(Status* error);
   // After a reconnect: completes the batches the target committed before the drop.
   Status skip_committed();
-  // A transaction came back EXECABORT: drops the commands the target refused as invalid
-  // (they can never succeed), so that the rest goes again; false if nothing was dropped.
-  bool isolate_refused(Pending& p);
+  // Leaves out of the batch the commands refused at queue time for themselves alone; they
+  // are appended to p.isolated.
+  void isolate_refused(Pending& p);
   void judge(Pending& p, const resp::Reply& reply);
-  void finish_front();
+  void judge_data(Pending& p, const ReplyExpect& e, const resp::Reply& r, bool in_exec);
+  // Whether the front batch has ended, and how.
+  End front_end() const;
+  // Acts on the front batch's end; false when the connection must be dropped.
+  bool settle_front(End end, Status* error);
+  void finish_front(bool applied);
+  void fail_fatal(const std::string& why);
   void drop_connection(const Status& why);
   void cancel_all();
   void wake();
+  void set_waiting(const std::string& what);
+  void wait_backoff();
+  size_t sent_replies(const Pending& p) const;
 
   const Endpoint endpoint_;
   const Credentials credentials_;
   const DoneFn done_;
-  const std::string checkpoint_key_;
+  const WriterOptions options_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::deque<WriteBatchPtr> incoming_;
-  bool closed_ = false;  // stopped: new batches are cancelled at once
+  bool closed_ = false;  // stopped or failed: new batches are cancelled at once
+  std::string waiting_;
+  int64_t waiting_since_ms_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<size_t> inflight_{0};
   std::atomic<bool> connected_{false};
@@ -128,7 +181,10 @@ class TargetWriter {
   resp::Reply reply_;  // reused: its element list keeps its capacity
   std::deque<Pending> pending_;
   size_t unsent_ = 0;
-  bool retry_backoff_ = false;  // wait before reconnecting (a transaction was refused)
+  bool failed_ = false;        // a fatal end: nothing more is sent
+  bool backoff_next_ = false;  // wait before reconnecting (a transient refusal)
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point last_read_;
 };
 
 }  // namespace ferry

@@ -4,12 +4,33 @@
 
 #include "common/bytes.h"
 #include "nodes/checkpoint.h"
+#include "proto/checkpoint_format.h"
 #include "proto/resp.h"
 
 namespace ferry {
+namespace {
+
+// Appends one command of ferry's own and how to judge its reply.
+void append_own(Batch& b, std::initializer_list<std::string_view> argv, ReplyCheck check,
+                bool queued = false, int db = -1) {
+  ReplyExpect ex;
+  ex.check = check;
+  ex.queued = queued;
+  ex.db = db;
+  ex.cmd_offset = b.wire.size();
+  resp::append_command(&b.wire, argv);
+  b.expects.push_back(ex);
+}
+
+void add_gate(Batch& b) {
+  b.gates.push_back(SendGate{b.wire.size(), static_cast<uint32_t>(b.expects.size())});
+}
+
+}  // namespace
 
 BatchStage::BatchStage(StageContext* ctx, size_t nodes)
     : ctx_(ctx),
+      fenced_(ctx->transaction && ctx->checkpoint_in_target),
       next_seq_(ctx->first_batch_seq),
       open_(nodes),
       outstanding_(new std::atomic<size_t>[nodes]),
@@ -31,35 +52,45 @@ void BatchStage::open_batch(Open& open) {
   open.batch = std::make_shared<Batch>();
   has_open_[&open - open_.data()] = true;
   open.db = -1;  // each batch selects its DB itself, so a resent batch needs no context
+  open.probes.clear();
+  Batch& b = *open.batch;
+  if (fenced_) {
+    // Batches of one node open and go out in the same order: the seq is known now.
+    b.seq = next_seq_++;
+    const std::string key = ckpt::key(ctx_->input);
+    char num[24];
+    std::string_view follows(num, format_uint(b.seq - 1, num));
+    append_own(b, {"SELECT", "0"}, ReplyCheck::kControl);
+    append_own(b, {"WATCH", key}, ReplyCheck::kControl);
+    append_own(b, {"EVAL", ckpt::kFenceScript, "1", key, follows}, ReplyCheck::kFence);
+  }
+  open.probe_at = b.wire.size();
+  open.probe_index = static_cast<uint32_t>(b.expects.size());
   if (ctx_->transaction) {
-    Batch& b = *open.batch;
-    resp::append_command(&b.wire, {"MULTI"});
-    b.expects.push_back(ReplyExpect());
+    append_own(b, {"MULTI"}, ReplyCheck::kControl);
     open.in_multi = true;
-    open.multi_first = 1;
+    open.multi_first = static_cast<uint32_t>(b.expects.size());
   }
 }
 
-void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c) {
+void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c,
+                     uint64_t src_offset) {
   const bool is_multi = c.flags & CommandList::kMulti;
   const bool is_exec = c.flags & CommandList::kExec;
   if (!open.batch) open_batch(open);
   Batch& b = *open.batch;
   if (c.db >= 0 && c.db != open.db) {
-    ReplyExpect ex;
-    ex.queued = open.in_multi;
-    ex.cmd_offset = b.wire.size();
     char num[24];
-    resp::append_array_header(&b.wire, 2);
-    resp::append_bulk(&b.wire, "SELECT");
-    resp::append_bulk(&b.wire, std::string_view(num, format_int(c.db, num)));
-    b.expects.push_back(ex);
+    append_own(b, {"SELECT", std::string_view(num, format_int(c.db, num))}, ReplyCheck::kControl,
+               open.in_multi, c.db);
     open.db = c.db;
   }
   ReplyExpect ex;
   ex.check = c.check;
   ex.log_key = c.flags & CommandList::kLogKey;
   ex.cmd_offset = b.wire.size();
+  ex.db = c.db;
+  ex.src_offset = src_offset;
   if (is_multi) {
     open.in_multi = true;
     open.multi_first = static_cast<uint32_t>(b.expects.size() + 1);
@@ -74,6 +105,9 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
   b.wire.append(packet.cmds.bytes_of(c));
   b.expects.push_back(ex);
   b.commands++;
+  if (c.probe_arg > 0 && c.probe_arg < c.argc) {
+    open.probes.push_back(Probe{c.db, std::string(packet.cmds.arg(c, c.probe_arg))});
+  }
   if (open.last_seq != packet.seq) {
     b.seqs.push_back(packet.seq);
     open.last_seq = packet.seq;
@@ -82,35 +116,97 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
   if (packet.end.phase == SourcePosition::Phase::kStream) b.stat_ids.push_back(c.stat);
 }
 
+// keyExists: error. Before the data: per DB, SELECT, (in a transaction) WATCH the keys so
+// that one written meanwhile makes EXEC fail, and the probe script. Outside a transaction a
+// gate holds the data back until the probe answered.
+void BatchStage::insert_probes(Open& open) {
+  Batch& b = *open.batch;
+  Batch probe;
+  std::vector<const Probe*> group;
+  for (size_t i = 0; i < open.probes.size(); i++) {
+    group.push_back(&open.probes[i]);
+    if (i + 1 < open.probes.size() && open.probes[i + 1].db == open.probes[i].db) continue;
+    char num[24];
+    std::string_view db(num, format_int(group[0]->db, num));
+    append_own(probe, {"SELECT", db}, ReplyCheck::kControl, false, group[0]->db);
+    if (ctx_->transaction) {
+      ReplyExpect watch;
+      watch.check = ReplyCheck::kControl;
+      watch.cmd_offset = probe.wire.size();
+      resp::append_array_header(&probe.wire, 1 + group.size());
+      resp::append_bulk(&probe.wire, "WATCH");
+      for (const Probe* p : group)
+        resp::append_bulk(&probe.wire, p->key);
+      probe.expects.push_back(watch);
+    }
+    ReplyExpect eval;
+    eval.check = ReplyCheck::kKeyProbe;
+    eval.db = group[0]->db;
+    eval.cmd_offset = probe.wire.size();
+    resp::append_array_header(&probe.wire, 3 + group.size());
+    resp::append_bulk(&probe.wire, "EVAL");
+    resp::append_bulk(&probe.wire, ckpt::kProbeScript);
+    resp::append_bulk_int(&probe.wire, static_cast<int64_t>(group.size()));
+    for (const Probe* p : group)
+      resp::append_bulk(&probe.wire, p->key);
+    probe.expects.push_back(eval);
+    group.clear();
+  }
+  const uint64_t shift = probe.wire.size();
+  const uint32_t count = static_cast<uint32_t>(probe.expects.size());
+  for (size_t i = open.probe_index; i < b.expects.size(); i++) {
+    b.expects[i].cmd_offset += shift;
+    if (b.expects[i].exec_count > 0) b.expects[i].exec_first += count;
+  }
+  for (ReplyExpect& e : probe.expects)
+    e.cmd_offset += open.probe_at;
+  b.wire.insert(open.probe_at, probe.wire);
+  b.expects.insert(b.expects.begin() + open.probe_index, probe.expects.begin(),
+                   probe.expects.end());
+  if (open.multi_first >= open.probe_index) open.multi_first += count;
+  if (!ctx_->transaction) {
+    b.gates.push_back(SendGate{open.probe_at + shift, open.probe_index + count});
+  }
+  open.probes.clear();
+}
+
+void BatchStage::append_checkpoint(Batch& b, bool queued) {
+  Checkpoint cp;
+  cp.position = b.end;
+  cp.seq = b.seq;
+  append_own(b, {"SELECT", "0"}, ReplyCheck::kControl, queued);
+  ReplyExpect hset;
+  hset.check = ReplyCheck::kControl;
+  hset.queued = queued;
+  hset.cmd_offset = b.wire.size();
+  cp.append_hset(ctx_->input, &b.wire);
+  b.expects.push_back(hset);
+}
+
 void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
   Open& open = open_[node];
   if (!open.batch) return;
   if (open.in_multi && !ctx_->transaction) return;  // a source MULTI is still open
-  if (ctx_->checkpoint_in_target) {
-    Batch& b = *open.batch;
-    Checkpoint cp;
-    cp.position = b.end;
-    cp.seq = ctx_->transaction ? next_seq_ : 0;
-    ReplyExpect sel;
-    sel.queued = ctx_->transaction;
-    sel.cmd_offset = b.wire.size();
-    resp::append_command(&b.wire, {"SELECT", "0"});
-    b.expects.push_back(sel);
-    ReplyExpect hset = sel;
-    hset.cmd_offset = b.wire.size();
-    cp.append_hset(ctx_->input, &b.wire);
-    b.expects.push_back(hset);
-  }
+  Batch& b = *open.batch;
+  const bool probed = !open.probes.empty();
+  if (probed) insert_probes(open);
   if (ctx_->transaction) {
-    Batch& b = *open.batch;
+    if (ctx_->checkpoint_in_target) append_checkpoint(b, true);
+    // Without a fence, EXEC waits until everything before it was answered: a transaction
+    // must not commit after one that did not. With one, only for a key probe's answer.
+    if (!fenced_ || probed) add_gate(b);
     ReplyExpect exec;
     exec.cmd_offset = b.wire.size();
-    exec.exec_first = 1;
-    exec.exec_count = static_cast<uint32_t>(b.expects.size() - 1);
+    exec.own_exec = true;
+    exec.exec_first = open.multi_first;
+    exec.exec_count = static_cast<uint32_t>(b.expects.size()) - open.multi_first;
     resp::append_command(&b.wire, {"EXEC"});
     b.expects.push_back(exec);
-    b.seq = next_seq_++;
     open.in_multi = false;
+  } else if (ctx_->checkpoint_in_target) {
+    // The checkpoint goes once its data was answered, never ahead of a failed command.
+    add_gate(b);
+    append_checkpoint(b, false);
   }
   Batch& done = *open.batch;
   // Growth by doubling may have left up to half of the buffers unused: a batch can wait
@@ -122,26 +218,51 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
   uint64_t size = memory_of(done);
   ctx_->budget->adjust(done.charged, size);
   done.charged = size;
-  BatchPtr b = std::move(open.batch);
+  BatchPtr batch = std::move(open.batch);
   open.batch.reset();
   has_open_[node] = false;
   open.last_seq = UINT64_MAX;
-  b->node = node;
+  batch->node = node;
   outstanding_[node]++;
-  out->push_back(std::move(b));
+  out->push_back(std::move(batch));
+}
+
+void BatchStage::halt(const Packet& packet, std::vector<BatchPtr>* out) {
+  if (!halted_) {
+    halted_ = true;
+    // What came before the failed packet may still be applied; nothing after it is.
+    for (size_t n = 0; n < open_.size(); n++)
+      flush(static_cast<uint16_t>(n), out);
+    ctx_->fail(packet.error);
+  }
+  ctx_->budget->release(packet.charged);
 }
 
 void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
   if (packet->kind == Packet::Kind::kTick) {
+    if (halted_) return;
     for (size_t n = 0; n < open_.size(); n++)
       flush(static_cast<uint16_t>(n), out);
     return;
   }
+  if (halted_ || !packet->error.is_ok()) {
+    halt(*packet, out);
+    packet->charged = 0;
+    return;
+  }
   const CommandList& cmds = packet->cmds;
+  // Each command's source position: the end of the unit it belongs to (for reports).
+  unit_offsets_.resize(cmds.size());
+  uint64_t unit_end = packet->end.offset;
+  for (size_t i = cmds.size(); i-- > 0;) {
+    const CommandList::Cmd& c = cmds.cmd(i);
+    if (c.flags & CommandList::kUnitEnd) unit_end = c.src_end;
+    unit_offsets_[i] = unit_end;
+  }
   for (size_t i = 0; i < cmds.size(); i++) {
     const CommandList::Cmd& c = cmds.cmd(i);
     if (c.flags & CommandList::kDropped) continue;
-    add(open_[c.node], *packet, c);
+    add(open_[c.node], *packet, c, unit_offsets_[i]);
   }
   // The packet's bytes now live in the open batches: move the charge there.
   uint64_t grown = 0;

@@ -2,19 +2,28 @@
 // until batchCmdCount commands or batchBufferSize bytes, but goes out at once when its
 // writer has nothing in flight — big batches under load, low latency when idle; a tick
 // (when a node's last batch in flight is acknowledged while another waits, and every
-// batchTicker) sends what is waiting. It inserts
-// SELECT where the DB changes, keeps a source MULTI ... EXEC in one batch, and records for
-// each command how its reply is to be judged.
+// batchTicker) sends what is waiting. It inserts SELECT where the DB changes, keeps a source
+// MULTI ... EXEC in one batch, and records for each command how its reply is to be judged.
 //
-// With a checkpoint in the target, each batch ends by writing it (SELECT 0, HSET
-// ferry-checkpoint:<input>). In transaction mode the whole batch is one MULTI ... EXEC —
-// the source's own MULTI/EXEC are left out, as transactions cannot nest — so its data and
-// its checkpoint commit together, under a sequence number the writer checks after a
-// reconnect.
+// How a batch commits (docs/architecture.md, "How a batch ends"):
+//  - transaction mode with the checkpoint in the target (the default): the batch is
+//    SELECT 0, WATCH ckpt, EVAL fence (its seq - 1), MULTI, data, SELECT 0, HSET ckpt, EXEC.
+//    Data and checkpoint commit together; the fence (proto/checkpoint_format.h) makes a
+//    batch that follows one that did not commit fail whole, so many can be in flight.
+//    The source's own MULTI/EXEC are left out, as transactions cannot nest;
+//  - transaction mode without a checkpoint in the target: MULTI, data, EXEC, with EXEC held
+//    (a send gate) until everything before it was answered;
+//  - otherwise: data, then — once the data was answered — SELECT 0, HSET ckpt.
+// keyExists: error adds a key probe before the data (WATCHed in transaction mode) and a gate
+// after it: a key that exists stops the input before anything of the batch is applied.
+//
+// A packet that failed (a value that cannot be decoded) stops the stage: what came before it
+// is sent, it and everything after are dropped, and the input is failed with its error.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nodes/messages.h"
@@ -35,21 +44,34 @@ class BatchStage {
   bool any_open() const;
 
  private:
+  struct Probe {
+    int db;
+    std::string key;
+  };
   struct Open {
     BatchPtr batch;
-    int db = -1;  // DB the connection is in at the end of the batch; -1: unknown
-    bool in_multi = false;
-    uint32_t multi_first = 0;  // index of the first expectation after MULTI
+    int db = -1;               // DB the connection is in at the end of the batch; -1: unknown
+    bool in_multi = false;     // commands now are queued (the batch's or a source's MULTI)
+    uint32_t multi_first = 0;  // index of the first expectation after that MULTI
     uint64_t last_seq = UINT64_MAX;
+    uint64_t probe_at = 0;      // where key probes go (before the batch's MULTI / its data)
+    uint32_t probe_index = 0;   // ... as an index in expects
+    std::vector<Probe> probes;  // keyExists: error
   };
 
-  void add(Open& open, const Packet& packet, const CommandList::Cmd& c);
+  void add(Open& open, const Packet& packet, const CommandList::Cmd& c, uint64_t src_offset);
   void open_batch(Open& open);
   void flush(uint16_t node, std::vector<BatchPtr>* out);
+  void insert_probes(Open& open);
+  void append_checkpoint(Batch& b, bool queued);
+  void halt(const Packet& packet, std::vector<BatchPtr>* out);
 
   StageContext* ctx_;
+  const bool fenced_;  // transaction mode with the checkpoint in the target
   uint64_t next_seq_;
+  bool halted_ = false;
   std::vector<Open> open_;
+  std::vector<uint64_t> unit_offsets_;  // scratch: each command's unit end offset
   std::unique_ptr<std::atomic<size_t>[]> outstanding_;
   // open_[n].batch != nullptr, readable from the writer's thread. Set before the stage looks
   // at outstanding_, which the writer decrements before reading this: a batch left waiting

@@ -1,14 +1,15 @@
-// The checkpoint ferry keeps in the target for each input: a hash ferry-checkpoint:<input>
-// in DB 0 holding the applied source position (phase, replication id, offset, the RDB's
-// start, the source's current DB), the cache generation, and the sequence number of the
-// last batch that wrote it. In transaction mode it is written inside every batch's
-// MULTI/EXEC, so data and checkpoint commit together.
+// The checkpoint ferry keeps in the target for each input (format: proto/checkpoint_format.h):
+// the applied source position (phase, replication id, offset, the RDB's start, the source's
+// current DB), the cache generation, and the sequence number of the last batch that wrote
+// it. In transaction mode it is written inside every batch's MULTI/EXEC, so data and
+// checkpoint commit together.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
 
+#include "common/status.h"
 #include "nodes/messages.h"
 
 namespace ferry {
@@ -19,8 +20,9 @@ struct Checkpoint {
 
   // Appends "HSET ferry-checkpoint:<input> field value ..." (RESP) to `wire`.
   void append_hset(const std::string& input, std::string* wire) const;
-  // Reads a checkpoint from the hash's fields; false when they do not make one.
-  static bool from_fields(const std::map<std::string, std::string>& fields, Checkpoint* out);
+  // Reads a checkpoint from the hash's fields. Corruption when they do not make one, not
+  // supported when a newer ferry wrote it (the message says what to do).
+  static Status from_fields(const std::map<std::string, std::string>& fields, Checkpoint* out);
   std::string describe() const;
 };
 

@@ -18,7 +18,9 @@ void DecodeStage::process(Packet& packet) const {
                                bytes.substr(item.value_off, item.value_len),
                                packet.rdb_load_time_ms, &packet.cmds);
     if (!st.is_ok()) {
-      ctx_->fail(st);
+      // The batch stage stops the input at this packet, in order: nothing of it or after
+      // it is applied.
+      packet.error = st;
       packet.cmds.clear();
       break;
     }

@@ -1,10 +1,61 @@
 #include "nodes/filter_stage.h"
 
 #include "common/bytes.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "nodes/own_keys.h"
 
 namespace ferry {
+
+SkipReason FilterStage::skip_reason(const CommandList& cmds, const CommandList::Cmd& c,
+                                    std::string* why) const {
+  if (!ctx_->target_commands) return SkipReason::kCount;
+  const CommandTable& table = *ctx_->target_commands;
+  std::string_view name = cmds.arg(c, 0);
+  switch (table.refusal(name, c.argc)) {
+    case CommandTable::Refusal::kUnknownCommand:
+      *why = refusal_text(CommandTable::Refusal::kUnknownCommand);
+      return SkipReason::kUnknownCommand;
+    case CommandTable::Refusal::kWrongArity:
+      *why = refusal_text(CommandTable::Refusal::kWrongArity);
+      return SkipReason::kWrongArity;
+    case CommandTable::Refusal::kNone:
+      break;
+  }
+  // A checkpoint key in any key position (the first one is filtered as ferry's own).
+  CommandTable::KeySpec k = table.keys(name);
+  if (k.first <= 0 || k.step <= 0) return SkipReason::kCount;
+  int last = k.last < 0 ? static_cast<int>(c.argc) + k.last : k.last;
+  for (int i = k.first + k.step; i <= last && i < static_cast<int>(c.argc); i += k.step) {
+    if (is_checkpoint_key(cmds.arg(c, static_cast<size_t>(i)))) {
+      *why = "it names ferry's checkpoint key " + printable(cmds.arg(c, i));
+      return SkipReason::kReservedKey;
+    }
+  }
+  return SkipReason::kCount;
+}
+
+SkipRecord FilterStage::record_of(const Packet& packet, size_t index, const std::string& why,
+                                  SkipReason reason) const {
+  const CommandList& cmds = packet.cmds;
+  const CommandList::Cmd& c = cmds.cmd(index);
+  SkipRecord r;
+  r.time_ms = wall_ms();
+  r.phase = packet.end.phase == SourcePosition::Phase::kRdb ? "rdb" : "stream";
+  r.offset = cmds.unit_end_of(index, packet.end.offset);
+  r.db = c.db;
+  std::string name(cmds.arg(c, 0));
+  for (char& ch : name)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  r.command = name;
+  if (c.argc > 1) r.key = printable(cmds.arg(c, 1));
+  for (uint32_t a = 1; a < c.argc && a <= 16; a++)
+    r.args.push_back(printable(cmds.arg(c, a), 256));
+  r.answer = why;
+  r.reason = skip_reason_name(reason);
+  r.at_queue_time = true;
+  return r;
+}
 
 void FilterStage::process(Packet& packet) const {
   CommandList& cmds = packet.cmds;
@@ -13,6 +64,7 @@ void FilterStage::process(Packet& packet) const {
   uint64_t filtered = 0;
   size_t multi_at = SIZE_MAX;
   size_t kept_in_multi = 0;
+  std::vector<SkipRecord> skipped;
   for (size_t i = 0; i < cmds.size(); i++) {
     CommandList::Cmd& c = cmds.cmd(i);
     if (stream && c.argc > 0) {
@@ -55,25 +107,25 @@ void FilterStage::process(Packet& packet) const {
       filtered++;
       continue;
     }
-    if (ctx_->target_commands) {
-      const char* why = ctx_->target_commands->refusal(name, c.argc);
-      if (why) {
-        // Sent, it would fail (and discard a whole transaction): leave it out, loudly.
-        c.flags |= CommandList::kDropped;
-        ctx_->counters->commands_failed++;
-        if (stream) stats.add(c.stat, CommandStats::kFailed);
-        uint64_t n = ++refused_;
-        if (n <= 20 || n % 1000 == 0) {
-          LOG_ERROR("input %s: %s %s is not replayed: %s (%llu so far)", ctx_->input.c_str(),
-                    std::string(name).c_str(), c.argc > 1 ? printable(cmds.arg(c, 1)).c_str() : "",
-                    why, static_cast<unsigned long long>(n));
-        }
-        continue;
+    std::string why;
+    SkipReason reason = skip_reason(cmds, c, &why);
+    if (reason != SkipReason::kCount) {
+      // Sent, it would fail (and discard a whole transaction): leave it out, reported.
+      c.flags |= CommandList::kDropped;
+      if (stream) stats.add(c.stat, CommandStats::kFailed);
+      skipped.push_back(record_of(packet, i, why, reason));
+      uint64_t n = ++refused_;
+      if (n <= 20 || n % 1000 == 0) {
+        LOG_ERROR("input %s: %s %s is not replayed: %s (%llu so far)", ctx_->input.c_str(),
+                  std::string(name).c_str(), c.argc > 1 ? printable(cmds.arg(c, 1)).c_str() : "",
+                  why.c_str(), static_cast<unsigned long long>(n));
       }
+      continue;
     }
     if (multi_at != SIZE_MAX) kept_in_multi++;
   }
   if (filtered) ctx_->counters->commands_filtered += filtered;
+  if (!skipped.empty() && ctx_->report_skipped) ctx_->report_skipped(std::move(skipped));
 }
 
 }  // namespace ferry

@@ -67,6 +67,9 @@ struct Packet {
   uint32_t rdb_keys = 0;      // RDB keys completed by this packet
   uint64_t commands_in = 0;   // source commands parsed into it
   uint64_t charged = 0;       // bytes charged to the input's memory budget
+  // Not OK: a record of this packet could not be turned into commands (a corrupt value).
+  // Nothing of it is written; the input stops with the applied position before it.
+  Status error;
 };
 using PacketPtr = std::shared_ptr<Packet>;
 
@@ -97,8 +100,8 @@ using BatchPtr = std::shared_ptr<Batch>;
 // Heap bytes a batch holds: what it is charged to the memory budget.
 inline uint64_t memory_of(const Batch& b) {
   return sizeof(Batch) + b.wire.capacity() + b.expects.capacity() * sizeof(ReplyExpect) +
-         b.seqs.capacity() * sizeof(uint64_t) + b.stat_ids.capacity() * sizeof(uint16_t) +
-         b.end.replid.capacity();
+         b.gates.capacity() * sizeof(SendGate) + b.seqs.capacity() * sizeof(uint64_t) +
+         b.stat_ids.capacity() * sizeof(uint16_t) + b.end.replid.capacity();
 }
 
 }  // namespace ferry

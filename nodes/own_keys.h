@@ -5,19 +5,21 @@
 #include <string>
 #include <string_view>
 
+#include "proto/checkpoint_format.h"
+
 namespace ferry {
 
-// ferry-checkpoint:<input>: the applied position of an input (a hash, in DB 0).
-constexpr std::string_view kCheckpointPrefix = "ferry-checkpoint:";
+// ferry-checkpoint:<input>: the applied position of an input (proto/checkpoint_format.h).
+constexpr std::string_view kCheckpointPrefix = ckpt::kKeyPrefix;
 // ferry-tmp:{...} and ferry-tmp-progress:{...}: a key being rebuilt with commands.
 constexpr std::string_view kTempPrefix = "ferry-tmp:";
 constexpr std::string_view kProgressPrefix = "ferry-tmp-progress:";
 
 inline std::string checkpoint_key(std::string_view input) {
-  return std::string(kCheckpointPrefix) + std::string(input);
+  return ckpt::key(input);
 }
 inline bool is_checkpoint_key(std::string_view key) {
-  return key.substr(0, kCheckpointPrefix.size()) == kCheckpointPrefix;
+  return ckpt::is_key(key);
 }
 
 }  // namespace ferry

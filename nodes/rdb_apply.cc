@@ -257,169 +257,214 @@ bool RdbApplier::can_restore(const RdbItem& item) const {
          item.value_len + 10 <= replay_.max_proto_bulk_len;
 }
 
+RdbApplier::Strategy RdbApplier::choose(const RdbItem& item) const {
+  const bool whole = item.piece == rdb::Piece::kWhole;
+  // A whole string goes as SET: the target parses it faster than a RESTORE payload (no
+  // CRC64, no LZF), and ferry need not build the payload. RESTORE only when it carries
+  // what SET cannot: the key's LRU idle time or LFU frequency.
+  if (item.type == rdb::kTypeString && whole && item.freq < 0 && item.idle_s < 0 &&
+      caps_.set_pxat()) {
+    return Strategy::kSet;
+  }
+  if (can_restore(item) || item.type == rdb::kTypeModule2) return Strategy::kRestore;
+  if (item.type == rdb::kTypeString && whole) return Strategy::kSet;
+  return Strategy::kRebuild;
+}
+
 Status RdbApplier::apply(const RdbItem& item, std::string_view key, std::string_view value,
                          int64_t load_time_ms, CommandList* out) const {
   if (item.kind == RdbItem::Kind::kFunction) return apply_function(item, value, out);
-  const int db = replay_.map_db(static_cast<int>(item.db));
   if (item.expire_ms >= 0 && item.expire_ms <= load_time_ms) {
     if (item.last_piece) stats_->expired_skipped++;
     return Status::ok();
   }
-  auto context = [&](const Status& st) {
-    return st.with_context("RDB: key " + printable(key) + " (" + rdb::type_name(item.type) +
-                           ", db " + std::to_string(item.db) + ", at offset " +
-                           std::to_string(item.key_offset) + ")");
-  };
+  Record rec{item, key, value, replay_.map_db(static_cast<int>(item.db)), load_time_ms};
+  Status st;
+  switch (choose(item)) {
+    case Strategy::kSet:
+      st = write_set(rec, out);
+      break;
+    case Strategy::kRestore:
+      st = write_restore(rec, out);
+      break;
+    case Strategy::kRebuild:
+      st = write_rebuilt(rec, out);
+      break;
+  }
+  if (st.is_ok()) return st;
+  return st.with_context("RDB: key " + printable(key) + " (" + rdb::type_name(item.type) + ", db " +
+                         std::to_string(item.db) + ", at offset " +
+                         std::to_string(item.key_offset) + ")");
+}
+
+void RdbApplier::skip_empty(const Record& r) const {
+  stats_->empty_skipped++;
+  LOG_WARN("input %s: skipping empty key %s (%s) as Redis does", input_.c_str(),
+           printable(r.key).c_str(), rdb::type_name(r.item.type));
+}
+
+Status RdbApplier::write_restore(const Record& r, CommandList* out) const {
+  // Check the value whole before it is sent as an opaque payload.
   rdb::RdbDecoder decoder;
   rdb::DecodeResult res;
-  const bool whole = item.piece == rdb::Piece::kWhole;
+  NullVisitor check;
+  const RdbItem& item = r.item;
+  FERRY_RETURN_IF_ERROR(decoder.decode(item.type, item.piece, r.value, &check, &res));
+  if (res.elements == 0 && !is_stream(item.type) && item.type != rdb::kTypeString &&
+      item.type != rdb::kTypeModule2) {
+    skip_empty(r);
+    return Status::ok();
+  }
+  if (!can_restore(item)) {
+    return Status::not_supported(
+        "a module value can only be written with RESTORE, which this target cannot take");
+  }
+  restore(item, r.key, r.value, r.db, r.load_time_ms, out);
+  stats_->restored++;
+  return Status::ok();
+}
+
+Status RdbApplier::write_set(const Record& r, CommandList* out) const {
+  // One command, no temporary key needed.
+  rdb::RdbDecoder decoder;
+  rdb::DecodeResult res;
+  std::string str;
+  struct StringGrab : rdb::ValueVisitor {
+    std::string* out;
+    void on_string(std::string_view v) override { out->assign(v); }
+  } grab;
+  grab.out = &str;
+  const RdbItem& item = r.item;
+  FERRY_RETURN_IF_ERROR(decoder.decode(item.type, item.piece, r.value, &grab, &res));
+  const KeyExists mode = replay_.key_exists;
   const bool log_keys = replay_.key_exists_log;
-
-  // A whole string goes as SET: the target parses it faster than a RESTORE payload (no
-  // CRC64, no LZF), and ferry need not build the payload. RESTORE only when it carries
-  // what SET cannot: the key's LRU idle time or LFU frequency.
-  const bool as_set = item.type == rdb::kTypeString && whole && item.freq < 0 && item.idle_s < 0 &&
-                      caps_.set_pxat();
-  if (!as_set && (can_restore(item) || item.type == rdb::kTypeModule2)) {
-    NullVisitor check;
-    Status st = decoder.decode(item.type, item.piece, value, &check, &res);
-    if (!st.is_ok()) return context(st);
-    if (res.elements == 0 && !is_stream(item.type) && item.type != rdb::kTypeString &&
-        item.type != rdb::kTypeModule2) {
-      stats_->empty_skipped++;
-      LOG_WARN("input %s: skipping empty key %s (%s) as Redis does", input_.c_str(),
-               printable(key).c_str(), rdb::type_name(item.type));
-      return Status::ok();
-    }
-    if (!can_restore(item)) {
-      return context(Status::not_supported(
-          "a module value can only be written with RESTORE, which this target cannot take"));
-    }
-    restore(item, key, value, db, load_time_ms, out);
-    stats_->restored++;
-    return Status::ok();
+  const bool nx = mode != KeyExists::kReplace;
+  if (!nx && log_keys) {
+    out->add({"EXISTS", r.key}, r.db, CommandList::kLogKey, ReplyCheck::kExistsProbe);
   }
-
-  if (item.type == rdb::kTypeString && whole) {
-    // One command, no temporary key needed.
-    std::string str;
-    struct StringGrab : rdb::ValueVisitor {
-      std::string* out;
-      void on_string(std::string_view v) override { out->assign(v); }
-    } grab;
-    grab.out = &str;
-    Status st = decoder.decode(item.type, item.piece, value, &grab, &res);
-    if (!st.is_ok()) return context(st);
-    const std::string& mode = replay_.key_exists;
-    bool nx = mode != "replace";
-    if (!nx && log_keys)
-      out->add({"EXISTS", key}, db, CommandList::kLogKey, ReplyCheck::kExistsProbe);
-    ReplyCheck check = !nx ? ReplyCheck::kAny
-                           : (mode == "ignore" ? ReplyCheck::kNilIgnored : ReplyCheck::kNilFatal);
-    out->begin();
-    out->arg("SET");
-    out->arg(key);
-    out->arg(str);
-    if (item.expire_ms >= 0) {
-      if (caps_.set_pxat()) {
-        out->arg("PXAT");
-        out->arg_int(item.expire_ms);
-      } else {
-        out->arg("PX");
-        out->arg_int(std::max<int64_t>(1, item.expire_ms - load_time_ms));
-      }
+  ReplyCheck check =
+      !nx ? ReplyCheck::kAny
+          : (mode == KeyExists::kIgnore ? ReplyCheck::kNilIgnored : ReplyCheck::kNilFatal);
+  out->begin();
+  out->arg("SET");
+  out->arg(r.key);
+  out->arg(str);
+  if (item.expire_ms >= 0) {
+    if (caps_.set_pxat()) {
+      out->arg("PXAT");
+      out->arg_int(item.expire_ms);
+    } else {
+      out->arg("PX");
+      out->arg_int(std::max<int64_t>(1, item.expire_ms - r.load_time_ms));
     }
-    if (nx) out->arg("NX");
-    out->end(db, log_keys ? CommandList::kLogKey : 0, check);
-    out->end_unit(item.end_offset);
-    stats_->rebuilt++;
-    return Status::ok();
   }
+  if (nx) out->arg("NX");
+  out->end(r.db, log_keys ? CommandList::kLogKey : 0, check);
+  if (mode == KeyExists::kError) out->probe_last(1);
+  out->end_unit(item.end_offset);
+  stats_->rebuilt++;
+  return Status::ok();
+}
 
-  // Rebuild in a temporary key, then move it into place. A key in pieces is rebuilt piece by
-  // piece, each piece one script that runs at most once.
-  const std::string tmp = temp_key(key);
+// Rebuild in a temporary key, then move it into place. A key in pieces is rebuilt piece by
+// piece, each piece one script that runs at most once.
+Status RdbApplier::write_rebuilt(const Record& r, CommandList* out) const {
+  const RdbItem& item = r.item;
+  const bool whole = item.piece == rdb::Piece::kWhole;
+  const std::string tmp = temp_key(r.key);
   const size_t first_cmd = out->size();
   CommandList piece_cmds;
   CommandList* target = whole ? out : &piece_cmds;
-  if (whole) out->add({"DEL", tmp}, db, 0);
-  CommandVisitor visitor(target, tmp, db, caps_, item.piece_index == 0, whole);
-  Status st = decoder.decode(item.type, item.piece, value, &visitor, &res);
+  if (whole) out->add({"DEL", tmp}, r.db, 0);
+  CommandVisitor visitor(target, tmp, r.db, caps_, item.piece_index == 0, whole);
+  rdb::RdbDecoder decoder;
+  rdb::DecodeResult res;
+  Status st = decoder.decode(item.type, item.piece, r.value, &visitor, &res);
   if (!st.is_ok()) {
     out->truncate(first_cmd);  // leave nothing half-built behind
-    return context(st);
+    return st;
   }
   visitor.flush();
   if (whole && res.elements == 0 && !is_stream(item.type)) {
     // An empty value: Redis skips it, and so do we.
     out->truncate(first_cmd);
-    stats_->empty_skipped++;
-    LOG_WARN("input %s: skipping empty key %s (%s) as Redis does", input_.c_str(),
-             printable(key).c_str(), rdb::type_name(item.type));
+    skip_empty(r);
     return Status::ok();
   }
-  if (!whole) {
-    uint64_t argc = 6;
-    for (size_t i = 0; i < piece_cmds.size(); i++)
-      argc += 1 + piece_cmds.cmd(i).argc;
-    out->begin(static_cast<uint32_t>(argc));
-    out->arg("EVAL");
-    out->arg(kPieceScript);
-    out->arg("2");
-    out->arg(tmp);
-    out->arg(slot_mate(kProgressPrefix, key));
-    out->arg_int(item.piece_index);
-    for (size_t i = 0; i < piece_cmds.size(); i++) {
-      const CommandList::Cmd& c = piece_cmds.cmd(i);
-      out->arg_int(c.argc);
-      for (uint32_t a = 0; a < c.argc; a++)
-        out->arg(piece_cmds.arg(c, a));
-    }
-    out->end(db, 0);
-  }
-  if (visitor.field_ttls_dropped() > 0) {
-    stats_->field_ttls_dropped += visitor.field_ttls_dropped();
-    LOG_WARN(
-        "input %s: key %s: %llu hash field TTL(s) dropped: the target (Redis %d.%d) has no "
-        "field expiry",
-        input_.c_str(), printable(key).c_str(),
-        static_cast<unsigned long long>(visitor.field_ttls_dropped()), caps_.major, caps_.minor);
-  }
-  if (visitor.pel_unrecreatable() > 0) {
-    stats_->pel_unrecreatable += visitor.pel_unrecreatable();
-    LOG_WARN(
-        "input %s: key %s: %llu pending entr(ies) of deleted stream messages cannot be "
-        "recreated with commands",
-        input_.c_str(), printable(key).c_str(),
-        static_cast<unsigned long long>(visitor.pel_unrecreatable()));
-  }
+  if (!whole) append_piece(r, tmp, piece_cmds, out);
+  report_losses(r, visitor.field_ttls_dropped(), visitor.pel_unrecreatable());
   if (item.last_piece) {
-    finish(item, key, tmp, db, out);
+    finish(item, r.key, tmp, r.db, out);
     stats_->rebuilt++;
   }
   out->end_unit(item.end_offset);
   return Status::ok();
 }
 
+// One piece of a key rebuilt in pieces, as one script that applies it at most once.
+void RdbApplier::append_piece(const Record& r, const std::string& tmp, const CommandList& cmds,
+                              CommandList* out) const {
+  uint64_t argc = 6;
+  for (size_t i = 0; i < cmds.size(); i++)
+    argc += 1 + cmds.cmd(i).argc;
+  out->begin(static_cast<uint32_t>(argc));
+  out->arg("EVAL");
+  out->arg(kPieceScript);
+  out->arg("2");
+  out->arg(tmp);
+  out->arg(slot_mate(kProgressPrefix, r.key));
+  out->arg_int(r.item.piece_index);
+  for (size_t i = 0; i < cmds.size(); i++) {
+    const CommandList::Cmd& c = cmds.cmd(i);
+    out->arg_int(c.argc);
+    for (uint32_t a = 0; a < c.argc; a++)
+      out->arg(cmds.arg(c, a));
+  }
+  out->end(r.db, 0);
+}
+
+// What a Redis 7.0 target cannot hold, counted and logged.
+void RdbApplier::report_losses(const Record& r, uint64_t field_ttls_dropped,
+                               uint64_t pel_unrecreatable) const {
+  if (field_ttls_dropped > 0) {
+    stats_->field_ttls_dropped += field_ttls_dropped;
+    LOG_WARN(
+        "input %s: key %s: %llu hash field TTL(s) dropped: the target (Redis %d.%d) has no "
+        "field expiry",
+        input_.c_str(), printable(r.key).c_str(),
+        static_cast<unsigned long long>(field_ttls_dropped), caps_.major, caps_.minor);
+  }
+  if (pel_unrecreatable > 0) {
+    stats_->pel_unrecreatable += pel_unrecreatable;
+    LOG_WARN(
+        "input %s: key %s: %llu pending entr(ies) of deleted stream messages cannot be "
+        "recreated with commands",
+        input_.c_str(), printable(r.key).c_str(),
+        static_cast<unsigned long long>(pel_unrecreatable));
+  }
+}
+
 void RdbApplier::finish(const RdbItem& item, std::string_view key, const std::string& tmp, int db,
                         CommandList* out) const {
-  const std::string& mode = replay_.key_exists;
-  ReplyCheck check = mode == "error" ? ReplyCheck::kKeptFatal : ReplyCheck::kKeptIgnored;
+  const KeyExists mode = replay_.key_exists;
+  ReplyCheck check = mode == KeyExists::kError ? ReplyCheck::kKeptFatal : ReplyCheck::kKeptIgnored;
   uint16_t flags = replay_.key_exists_log ? CommandList::kLogKey : 0;
   if (item.piece == rdb::Piece::kWhole) {
-    out->add({"EVAL", kFinishScript, "2", tmp, key, std::to_string(item.expire_ms), mode, "-1"}, db,
-             flags, check);
+    out->add(
+        {"EVAL", kFinishScript, "2", tmp, key, std::to_string(item.expire_ms), name_of(mode), "-1"},
+        db, flags, check);
   } else {
     out->add({"EVAL", kFinishScript, "3", tmp, key, slot_mate(kProgressPrefix, key),
-              std::to_string(item.expire_ms), mode, std::to_string(item.piece_index)},
+              std::to_string(item.expire_ms), name_of(mode), std::to_string(item.piece_index)},
              db, flags, check);
   }
+  if (mode == KeyExists::kError) out->probe_last(4);  // EVAL script numkeys tmp key
 }
 
 void RdbApplier::restore(const RdbItem& item, std::string_view key, std::string_view value, int db,
                          int64_t load_time_ms, CommandList* out) const {
-  const std::string& mode = replay_.key_exists;
-  bool replace = mode == "replace";
+  const KeyExists mode = replay_.key_exists;
+  bool replace = mode == KeyExists::kReplace;
   bool log_keys = replay_.key_exists_log;
   if (replace && log_keys)
     out->add({"EXISTS", key}, db, CommandList::kLogKey, ReplyCheck::kExistsProbe);
@@ -450,18 +495,21 @@ void RdbApplier::restore(const RdbItem& item, std::string_view key, std::string_
     out->arg("IDLETIME");
     out->arg_int(item.idle_s);
   }
-  ReplyCheck check =
-      replace ? ReplyCheck::kAny
-              : (mode == "ignore" ? ReplyCheck::kBusyKeyIgnored : ReplyCheck::kBusyKeyFatal);
+  ReplyCheck check = replace ? ReplyCheck::kAny
+                             : (mode == KeyExists::kIgnore ? ReplyCheck::kBusyKeyIgnored
+                                                           : ReplyCheck::kBusyKeyFatal);
   out->end(db, log_keys ? CommandList::kLogKey : 0, check);
+  if (mode == KeyExists::kError) out->probe_last(1);
   out->end_unit(item.end_offset);
 }
 
 Status RdbApplier::apply_function(const RdbItem& item, std::string_view code,
                                   CommandList* out) const {
-  const std::string& mode = replay_.function_exists;
-  if (mode == "flush" && item.first_function) out->add({"FUNCTION", "FLUSH"}, -1, 0);
-  if (mode == "replace") {
+  const FunctionExists mode = replay_.function_exists;
+  if (mode == FunctionExists::kFlush && item.first_function) {
+    out->add({"FUNCTION", "FLUSH"}, -1, 0);
+  }
+  if (mode == FunctionExists::kReplace) {
     out->add({"FUNCTION", "LOAD", "REPLACE", code}, -1, 0);
   } else {
     out->add({"FUNCTION", "LOAD", code}, -1, 0);

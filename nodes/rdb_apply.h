@@ -54,6 +54,26 @@ class RdbApplier {
   static std::string temp_key(std::string_view key);
 
  private:
+  // How a record is written: SET (a whole string), RESTORE (a payload the target loads),
+  // or rebuilt with commands in a temporary key.
+  enum class Strategy { kSet, kRestore, kRebuild };
+  struct Record {
+    const RdbItem& item;
+    std::string_view key;
+    std::string_view value;
+    int db;  // the target DB
+    int64_t load_time_ms;
+  };
+
+  Strategy choose(const RdbItem& item) const;
+  Status write_set(const Record& r, CommandList* out) const;
+  Status write_restore(const Record& r, CommandList* out) const;
+  Status write_rebuilt(const Record& r, CommandList* out) const;
+  void append_piece(const Record& r, const std::string& tmp, const CommandList& cmds,
+                    CommandList* out) const;
+  void report_losses(const Record& r, uint64_t field_ttls_dropped,
+                     uint64_t pel_unrecreatable) const;
+  void skip_empty(const Record& r) const;
   Status apply_function(const RdbItem& item, std::string_view code, CommandList* out) const;
   bool can_restore(const RdbItem& item) const;
   void restore(const RdbItem& item, std::string_view key, std::string_view value, int db,

@@ -5,6 +5,11 @@
 namespace ferry {
 
 void RouteStage::process(Packet& packet) const {
+  if (!packet.error.is_ok()) {
+    // Never acknowledged: the applied position stays before it (the batch stage stops).
+    ctx_->tracker->add(packet, 1);
+    return;
+  }
   std::vector<bool> used(nodes_, false);
   CommandList& cmds = packet.cmds;
   for (size_t i = 0; i < cmds.size(); i++) {

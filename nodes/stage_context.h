@@ -13,11 +13,13 @@
 #include "common/histogram.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "net/error_policy.h"
 #include "nodes/command_stats.h"
 #include "nodes/memory_budget.h"
 #include "nodes/offset_tracker.h"
 #include "nodes/rdb_apply.h"
 #include "proto/command_table.h"
+#include "storage/skip_log.h"
 
 namespace ferry {
 
@@ -35,6 +37,8 @@ struct InputCounters {
   std::atomic<uint64_t> commands_applied{0};
   std::atomic<uint64_t> commands_failed{0};
   std::atomic<uint64_t> commands_ignored{0};
+  // Commands left out for good, by reason (net/error_policy.h).
+  std::atomic<uint64_t> skipped_by_reason[static_cast<int>(SkipReason::kCount)] = {};
   // Writes
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> bytes_written{0};
@@ -61,6 +65,9 @@ struct StageContext {
   OffsetTracker* tracker = nullptr;
   // Stops the input with this error (called at most once matters; later calls are ignored).
   std::function<void(const Status&)> fail;
+  // Records commands left out for good (storage/skip_log.h) — before the applied position
+  // may pass them — and counts them. The stage has dropped them already.
+  std::function<void(std::vector<SkipRecord>)> report_skipped;
 };
 
 }  // namespace ferry

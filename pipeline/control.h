@@ -37,6 +37,9 @@ class Control {
   virtual Status handover(const std::vector<std::string>& inputs) = 0;
   // Frees cached data no input needs any more; returns the bytes freed.
   virtual uint64_t gc() = 0;
+  // Why the process is not ready beyond its inputs' own states (an input that could not be
+  // started, ...); empty when nothing else is wrong.
+  virtual std::vector<std::string> not_ready() const = 0;
 };
 
 }  // namespace ferry

@@ -14,6 +14,7 @@
 #include "pipeline/input_graph.h"
 #include "pipeline/resume.h"
 #include "storage/cache.h"
+#include "storage/skip_log.h"
 
 namespace ferry {
 namespace {
@@ -62,11 +63,14 @@ Status read_target_checkpoint(const Config& config, const Endpoint& target,
   }
   Checkpoint cp;
   if (!fields.empty()) {
-    if (Checkpoint::from_fields(fields, &cp)) {
+    Status st = Checkpoint::from_fields(fields, &cp);
+    if (st.is_ok()) {
       *out = cp;
+    } else if (st.code() == Status::Code::kNotSupported) {
+      return st.with_context("the target's " + checkpoint_key(input));
     } else {
-      LOG_WARN("input %s: the target's %s is not a checkpoint ferry can read; ignoring it",
-               input.c_str(), checkpoint_key(input).c_str());
+      LOG_WARN("input %s: the target's %s is not a checkpoint ferry can read (%s); ignoring it",
+               input.c_str(), checkpoint_key(input).c_str(), st.message().c_str());
     }
   }
   // Empty: no key but, perhaps, checkpoints of ferry inputs in DB 0.
@@ -122,7 +126,7 @@ Status InputPipeline::adopt_checkpoint(std::optional<Checkpoint>* checkpoint) {
         fields[h.elements[i].str] = h.elements[i + 1].str;
       }
       Checkpoint cp;
-      if (!Checkpoint::from_fields(fields, &cp)) continue;
+      if (!Checkpoint::from_fields(fields, &cp).is_ok()) continue;
       const std::string& rid = cp.position.replid;
       if (rid.empty() || (rid != id1 && rid != id2)) continue;
       Reply renamed;
@@ -158,7 +162,12 @@ Status InputPipeline::plan_start() {
     if (!st.is_ok()) LOG_WARN("input %s: %s", name_.c_str(), st.message().c_str());
   }
   if (!replay.resume_from_break_point) {
-    // Checkpoints are kept locally only.
+    // Checkpoints are kept locally only: nothing in the target says what committed.
+    LOG_WARN(
+        "input %s: resumeFromBreakPoint is false: the applied position is kept only in the "
+        "local cache (saved every 100 ms), so after a crash the last batches may be applied "
+        "again (at-least-once: INCR, LPUSH, APPEND may count twice)",
+        name_.c_str());
     checkpoint.reset();
     if (auto local = log_->local_checkpoint()) {
       Checkpoint cp;
@@ -177,6 +186,12 @@ Status InputPipeline::plan_start() {
     }
   } else if (checkpoint) {
     ctx_.first_batch_seq = checkpoint->seq + 1;
+  }
+  if (!replay.replay_transaction) {
+    LOG_WARN(
+        "input %s: replayTransaction is false: a batch's checkpoint follows its data, so "
+        "after a crash the last batch may be applied again (at-least-once)",
+        name_.c_str());
   }
   ResumePlan plan = plan_resume(*log_, checkpoint, target_empty);
   LOG_INFO("input %s: %s", name_.c_str(), plan.reason.c_str());
@@ -214,72 +229,31 @@ Status InputPipeline::start() {
   ctx_.budget = budget_.get();
   ctx_.tracker = tracker_.get();
   ctx_.fail = [this](const Status& st) { fail(st); };
+  ctx_.report_skipped = [this](std::vector<SkipRecord> r) {
+    Status st = report_skipped(std::move(r));
+    if (!st.is_ok()) fail(st);
+  };
   // A standalone target allows transactions (a cluster, when keys span nodes, will not).
   ctx_.transaction = replay.replay_transaction;
   ctx_.checkpoint_in_target = replay.resume_from_break_point;
 
   FERRY_RETURN_IF_ERROR(cache_->open_input(name_, &log_));
+  FERRY_RETURN_IF_ERROR(SkipLog::open(config_.channel.storer.dir_path + "/skipped", name_,
+                                      SkipLog::Options(), &skip_log_));
   FERRY_RETURN_IF_ERROR(plan_start());
   source_stage_ = std::make_unique<SourceStage>(log_.get(), budget_.get());
   if (options_.start_paused) {
     source_stage_->set_paused(true);
     state_ = InputState::kPause;
   }
-
-  std::vector<TargetWriter*> raw_writers;
-  std::string guard = ctx_.transaction && ctx_.checkpoint_in_target ? checkpoint_key(name_) : "";
-  for (const Endpoint& ep : target_nodes_) {
-    writers_.push_back(std::make_unique<TargetWriter>(
-        ep, target_credentials(config_),
-        [this](const WriteBatchPtr& b, const WriteResult& r) { graph_->batch_done(b, r); }, guard));
-    raw_writers.push_back(writers_.back().get());
-  }
-  graph_ = std::make_unique<InputGraph>(
-      &ctx_, source_stage_.get(), raw_writers,
-      [this](const Batch& b, const WriteResult& r) { on_batch_done(b, r); });
-
-  tracker_->set_listener([this](const OffsetTracker::Applied& a) {
-    if (a.rdb_keys) counters_.rdb_keys_applied += a.rdb_keys;
-    if (a.position.phase != SourcePosition::Phase::kNone) {
-      cache::LocalCheckpoint cp;
-      cp.gen = a.position.gen;
-      cp.rdb = a.position.phase == SourcePosition::Phase::kRdb;
-      cp.replid = a.position.replid;
-      cp.offset = a.position.offset;
-      cp.db = a.position.db;
-      log_->set_applied(cp);
-      if (!cp.rdb) clock_.applied(cp.offset);
-    }
-    if (a.rdb_complete) {
-      int64_t took = mono_ms() - counters_.rdb_started_ms.load();
-      LOG_INFO("input %s: full sync applied: %" PRIu64 " keys in %s (%" PRIu64 " restored, %" PRIu64
-               " written with commands, %" PRIu64 " expired and %" PRIu64
-               " empty skipped; at most %s in flight)",
-               name_.c_str(), counters_.rdb_keys_applied.load(),
-               format_duration(std::chrono::milliseconds(took)).c_str(), rdb_stats_.restored.load(),
-               rdb_stats_.rebuilt.load(), rdb_stats_.expired_skipped.load(),
-               rdb_stats_.empty_skipped.load(),
-               format_bytes(static_cast<uint64_t>(budget_->peak())).c_str());
-      counters_.in_full_sync = false;
-    }
-  });
+  start_writers();
+  tracker_->set_listener([this](const OffsetTracker::Applied& a) { on_applied(a); });
   log_->set_data_listener([this] { graph_->activate(); });
   log_->set_failure_handler([this](const Status& st) { fail(st); });
   budget_->set_room_listener([this] { graph_->activate(); });
-
   for (auto& w : writers_)
     w->start();
-
-  ReplicaOptions ro;
-  ro.source = source_;
-  ro.credentials = Credentials{config_.input.redis.user_name, config_.input.redis.password};
-  ro.announce_port = announce_port(config_);
-  ro.clock = &clock_;
-  replica_ = std::make_unique<ReplicaClient>(ro, log_.get());
-  if (!resume_replid_.empty()) replica_->set_resume_point(resume_replid_, resume_offset_);
-  if (options_.force_full_sync) replica_->set_full_sync_reason(FullSyncReason::kForced);
-  replica_->set_fatal_handler([this](const Status& st) { fail(st); });
-  replica_->start();
+  start_replica();
   ticker_ = std::thread([this] {
     set_thread_name("ferry-ticker");
     tick_loop();
@@ -288,12 +262,73 @@ Status InputPipeline::start() {
   return Status::ok();
 }
 
+void InputPipeline::start_writers() {
+  WriterOptions wo;
+  wo.reply_timeout = config_.output.redis.reply_timeout;
+  // Fenced transactions: the checkpoint's seq says which committed (net/target_writer.h).
+  if (ctx_.transaction && ctx_.checkpoint_in_target) wo.checkpoint_key = checkpoint_key(name_);
+  wo.on_skipped = [this](const WriteBatch& b, const std::vector<SkippedCommand>& skipped) {
+    return report_skipped(b, skipped);
+  };
+  std::vector<TargetWriter*> raw_writers;
+  for (const Endpoint& ep : target_nodes_) {
+    writers_.push_back(std::make_unique<TargetWriter>(
+        ep, target_credentials(config_),
+        [this](const WriteBatchPtr& b, const WriteResult& r) { graph_->batch_done(b, r); }, wo));
+    raw_writers.push_back(writers_.back().get());
+  }
+  graph_ = std::make_unique<InputGraph>(
+      &ctx_, source_stage_.get(), raw_writers,
+      [this](const Batch& b, const WriteResult& r) { on_batch_done(b, r); });
+}
+
+void InputPipeline::start_replica() {
+  ReplicaOptions ro;
+  ro.source = source_;
+  ro.credentials = Credentials{config_.input.redis.user_name, config_.input.redis.password};
+  ro.announce_port = announce_port(config_);
+  ro.read_timeout = config_.input.redis.reply_timeout;
+  ro.clock = &clock_;
+  replica_ = std::make_unique<ReplicaClient>(ro, log_.get());
+  if (!resume_replid_.empty()) replica_->set_resume_point(resume_replid_, resume_offset_);
+  if (options_.force_full_sync) replica_->set_full_sync_reason(FullSyncReason::kForced);
+  replica_->set_fatal_handler([this](const Status& st) { fail(st); });
+  replica_->start();
+}
+
+void InputPipeline::on_applied(const OffsetTracker::Applied& a) {
+  if (a.rdb_keys) counters_.rdb_keys_applied += a.rdb_keys;
+  if (a.position.phase != SourcePosition::Phase::kNone) {
+    cache::LocalCheckpoint cp;
+    cp.gen = a.position.gen;
+    cp.rdb = a.position.phase == SourcePosition::Phase::kRdb;
+    cp.replid = a.position.replid;
+    cp.offset = a.position.offset;
+    cp.db = a.position.db;
+    log_->set_applied(cp);
+    if (!cp.rdb) clock_.applied(cp.offset);
+  }
+  if (a.rdb_complete) {
+    int64_t took = mono_ms() - counters_.rdb_started_ms.load();
+    LOG_INFO("input %s: full sync applied: %" PRIu64 " keys in %s (%" PRIu64 " restored, %" PRIu64
+             " written with commands, %" PRIu64 " expired and %" PRIu64
+             " empty skipped; at most %s in flight)",
+             name_.c_str(), counters_.rdb_keys_applied.load(),
+             format_duration(std::chrono::milliseconds(took)).c_str(), rdb_stats_.restored.load(),
+             rdb_stats_.rebuilt.load(), rdb_stats_.expired_skipped.load(),
+             rdb_stats_.empty_skipped.load(),
+             format_bytes(static_cast<uint64_t>(budget_->peak())).c_str());
+    counters_.in_full_sync = false;
+  }
+}
+
 void InputPipeline::tick_loop() {
   auto period = std::max(config_.output.replay.batch_ticker, std::chrono::milliseconds(1));
   int64_t last_gc = mono_ms();
   while (!stopping_) {
     std::this_thread::sleep_for(period);
     if (graph_) graph_->tick();
+    if (skip_log_) skip_log_->sync_if_dirty();
     if (mono_ms() - last_gc > 5000) {
       last_gc = mono_ms();
       log_->gc(false);
@@ -384,7 +419,7 @@ void count_by_command(CommandStats* stats, const Batch& batch, const WriteResult
   };
   for (uint16_t id : batch.stat_ids)
     slot(id)++;
-  for (const WriteFailure& f : result.failures) {
+  for (const SkippedCommand& f : result.skipped) {
     uint16_t id = CommandStats::id_of(f.command);
     uint64_t& n = slot(id);
     if (n > 0) n--;
@@ -395,39 +430,120 @@ void count_by_command(CommandStats* stats, const Batch& batch, const WriteResult
   }
 }
 
+SkipReason reason_of(const std::string& name) {
+  for (int r = 0; r < static_cast<int>(SkipReason::kCount); r++) {
+    if (name == skip_reason_name(SkipReason(r))) return SkipReason(r);
+  }
+  return SkipReason::kOther;
+}
+
 }  // namespace
 
-void InputPipeline::on_batch_done(const Batch& batch, const WriteResult& result) {
-  if (result.cancelled) return;
-  counters_.batches++;
-  counters_.bytes_written += batch.wire.size();
-  // RDB batches rebuild keys; only command-stream batches count as replayed commands.
-  if (batch.end.phase == SourcePosition::Phase::kStream) {
-    counters_.commands_applied += batch.commands - result.failures.size();
-    count_by_command(&counters_.by_command, batch, result);
-  }
-  counters_.commands_failed += result.failures.size();
-  counters_.batch_latency.add_us(result.latency_us);
-  counters_.commands_ignored += result.ignored;
-  counters_.last_batch_latency_us = result.latency_us;
-  for (const WriteFailure& f : result.failures) {
+Status InputPipeline::report_skipped(std::vector<SkipRecord> records) {
+  if (records.empty()) return Status::ok();
+  Status st = skip_log_->append(records);
+  std::lock_guard<std::mutex> lock(skip_mu_);
+  for (const SkipRecord& r : records) {
+    counters_.commands_failed++;
+    counters_.skipped_by_reason[static_cast<int>(reason_of(r.reason))]++;
     uint64_t n = ++failures_seen_;
     int64_t now = mono_ms();
     if (n <= kMaxFailuresLogged || now - last_failure_log_ms_ >= 10000) {
       last_failure_log_ms_ = now;
-      LOG_ERROR("input %s: the target refused %s %s: %s (%" PRIu64 " refused so far%s)",
-                name_.c_str(), f.command.c_str(), f.key.c_str(), f.error.c_str(), n,
+      LOG_ERROR("input %s: skipped %s %s (%s offset %" PRIu64 "): the target answers %s (%" PRIu64
+                " skipped so far, each in %s%s)",
+                name_.c_str(), r.command.c_str(), r.key.c_str(), r.phase.c_str(), r.offset,
+                r.answer.c_str(), n, skip_log_->path().c_str(),
                 n >= kMaxFailuresLogged ? "; from now on one line per 10s" : "");
     }
   }
-  if (result.resent) {
+  if (!st.is_ok()) {
+    return st.with_context("the record of skipped commands (a skipped command must be reported)");
+  }
+  return Status::ok();
+}
+
+Status InputPipeline::report_skipped(const WriteBatch& wb,
+                                     const std::vector<SkippedCommand>& skipped) {
+  const Batch& batch = static_cast<const Batch&>(wb);
+  std::vector<SkipRecord> records;
+  for (const SkippedCommand& c : skipped) {
+    SkipRecord r;
+    r.time_ms = wall_ms();
+    r.phase = batch.end.phase == SourcePosition::Phase::kRdb ? "rdb" : "stream";
+    r.offset = c.src_offset;
+    r.db = c.db;
+    r.command = c.command;
+    r.key = c.key;
+    r.args = c.args;
+    r.answer = c.error;
+    r.reason = skip_reason_name(c.reason);
+    r.at_queue_time = c.at_queue_time;
+    records.push_back(std::move(r));
+  }
+  return report_skipped(std::move(records));
+}
+
+void InputPipeline::count_applied(const Batch& batch, const WriteResult& result) {
+  counters_.batches++;
+  counters_.bytes_written += batch.wire.size();
+  // RDB batches rebuild keys; only command-stream batches count as replayed commands.
+  if (batch.end.phase == SourcePosition::Phase::kStream) {
+    counters_.commands_applied +=
+        batch.commands - std::min<uint64_t>(batch.commands, result.skipped.size());
+    count_by_command(&counters_.by_command, batch, result);
+  }
+  counters_.batch_latency.add_us(result.latency_us);
+  counters_.commands_ignored += result.ignored;
+  counters_.last_batch_latency_us = result.latency_us;
+  if (result.resent && !ctx_.transaction) {
     LOG_WARN("input %s: a batch was sent again after a target reconnect (at-least-once)",
              name_.c_str());
   }
-  for (uint64_t seq : batch.seqs)
-    tracker_->done(seq);
+}
+
+// Called on a writer's thread for every batch that ended (net/target_writer.h). Only an
+// applied batch moves the applied position; a fatal one was not applied (unless it
+// committed and found the conflict inside) and stops the input before it.
+void InputPipeline::on_batch_done(const Batch& batch, const WriteResult& result) {
+  if (result.cancelled) return;
+  // Skips found inside a committed transaction: recorded now (those left out at queue time
+  // were recorded before their batch went again).
+  std::vector<SkippedCommand> late;
+  for (const SkippedCommand& c : result.skipped) {
+    if (!c.at_queue_time) late.push_back(c);
+  }
+  Status recorded = report_skipped(batch, late);
+  if (result.applied) {
+    count_applied(batch, result);
+    for (uint64_t seq : batch.seqs)
+      tracker_->done(seq);
+  }
   budget_->release(batch.charged);
-  if (!result.fatal.empty()) fail(Status::aborted(result.fatal));
+  if (!recorded.is_ok()) fail(recorded);
+  if (!result.fatal.empty()) {
+    std::string why = result.fatal;
+    if (result.applied) why += " (that batch had committed; its other keys are on the target)";
+    fail(Status::aborted(why));
+  }
+}
+
+void InputPipeline::judge_readiness(InputStatus* s) const {
+  for (const auto& w : writers_) {
+    std::string wait = w->waiting();
+    if (!wait.empty()) s->waiting = wait;
+  }
+  if (!s->error.empty() && s->state == InputState::kStop) {
+    s->not_ready = "stopped: " + s->error;
+  } else if (s->state == InputState::kPause) {
+    s->ready = true;  // on purpose
+  } else if (s->state != InputState::kRun) {
+    s->not_ready = "the source link is " + s->link + (s->error.empty() ? "" : ": " + s->error);
+  } else if (!s->waiting.empty()) {
+    s->not_ready = s->waiting;
+  } else {
+    s->ready = true;
+  }
 }
 
 InputStatus InputPipeline::status() const {
@@ -499,6 +615,15 @@ InputStatus InputPipeline::status() const {
     s.cache_gc_freed_bytes = gc.freed_bytes;
   }
   s.error = fatal_error();
+  if (s.error.empty() && replica_ && s.link != "streaming" && s.link != "receiving_rdb") {
+    s.error = replica_->last_error();
+  }
+  for (int r = 0; r < static_cast<int>(SkipReason::kCount); r++) {
+    uint64_t n = counters_.skipped_by_reason[r];
+    if (n) s.skipped_by_reason.emplace_back(skip_reason_name(SkipReason(r)), n);
+  }
+  if (skip_log_) s.skip_record = skip_log_->path();
+  judge_readiness(&s);
   return s;
 }
 

@@ -71,8 +71,18 @@ class InputPipeline {
   // replica, which keeps the old replication id as its replid2).
   Status adopt_checkpoint(std::optional<Checkpoint>* checkpoint);
   void on_batch_done(const Batch& batch, const WriteResult& result);
+  void on_applied(const OffsetTracker::Applied& a);
+  void count_applied(const Batch& batch, const WriteResult& result);
+  // Writes commands left out for good to the skip record, counts and logs them. Fails the
+  // input when they cannot be recorded.
+  Status report_skipped(std::vector<SkipRecord> records);
+  Status report_skipped(const WriteBatch& batch, const std::vector<SkippedCommand>& skipped);
+  void start_writers();
+  void start_replica();
   void fail(const Status& st);
   void tick_loop();
+  // Readiness and what the input waits for, into `s`.
+  void judge_readiness(InputStatus* s) const;
 
   const Config& config_;
   Cache* cache_;
@@ -88,6 +98,7 @@ class InputPipeline {
   std::unique_ptr<OffsetTracker> tracker_;
   StageContext ctx_;
   std::unique_ptr<CacheLog> log_;
+  std::unique_ptr<SkipLog> skip_log_;
   std::unique_ptr<SourceStage> source_stage_;
   std::vector<std::unique_ptr<TargetWriter>> writers_;
   std::unique_ptr<InputGraph> graph_;
@@ -105,7 +116,8 @@ class InputPipeline {
   int64_t last_progress_ms_ = 0;
   uint64_t last_keys_ = 0;
   uint64_t last_commands_ = 0;
-  uint64_t failures_seen_ = 0;  // writer threads report one at a time per input
+  std::mutex skip_mu_;          // writer threads and the graph report skips
+  uint64_t failures_seen_ = 0;  // guarded by skip_mu_
   int64_t last_failure_log_ms_ = 0;
 };
 

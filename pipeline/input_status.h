@@ -49,13 +49,21 @@ struct InputStatus {
   uint64_t rdb_size = 0, rdb_received = 0, rdb_parsed = 0;
   uint64_t rdb_keys_parsed = 0, rdb_keys_applied = 0, source_keys = 0;
   uint64_t commands_applied = 0, commands_failed = 0, commands_filtered = 0;
+  // Commands left out for good (the target refused them for themselves alone), by reason,
+  // each also in the skip record (skip_record: its path).
+  std::vector<std::pair<std::string, uint64_t>> skipped_by_reason;
+  std::string skip_record;
   uint64_t full_syncs = 0, partial_syncs = 0, reconnects = 0;
   std::vector<std::pair<std::string, uint64_t>> full_syncs_by_reason, partial_syncs_by_reason;
   std::vector<CommandCounts> commands;
   uint64_t batches = 0, bytes_written = 0;
   LatencyHistogram::Snapshot batch_latency;
   uint64_t cache_bytes = 0, cache_gc_runs = 0, cache_gc_freed_bytes = 0;
-  std::string error;
+  std::string error;    // why the input stopped, or the source link's last error
+  std::string waiting;  // what the input waits for (a target refusing writes for now, ...)
+  // Readiness (GET /debug/ready): running, or paused on purpose. Else why not.
+  bool ready = false;
+  std::string not_ready;
 };
 
 }  // namespace ferry

@@ -24,9 +24,14 @@ std::shared_ptr<CommandTable> command_table(RedisClient& client) {
   Reply r;
   if (!client.command({"COMMAND"}, &r).is_ok() || r.type != Reply::Type::kArray) return table;
   for (const Reply& c : r.elements) {
-    if (c.elements.size() >= 2 && c.elements[1].type == Reply::Type::kInteger) {
-      table->add(c.elements[0].str, static_cast<int>(c.elements[1].integer));
+    if (c.elements.size() < 2 || c.elements[1].type != Reply::Type::kInteger) continue;
+    CommandTable::KeySpec keys{0, 0, 0};
+    if (c.elements.size() >= 6) {
+      keys = CommandTable::KeySpec{static_cast<int>(c.elements[3].integer),
+                                   static_cast<int>(c.elements[4].integer),
+                                   static_cast<int>(c.elements[5].integer)};
     }
+    table->add(c.elements[0].str, static_cast<int>(c.elements[1].integer), keys);
   }
   return table;
 }
@@ -72,11 +77,32 @@ Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps,
   return Status::io_error("cannot reach the target " + ep.to_string() + ": " + st.message());
 }
 
+constexpr auto kRetryPeriod = std::chrono::seconds(5);
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
 // "host:port" sorted by host as text, then port as a number.
 bool input_less(const std::string& a, const std::string& b) {
   Endpoint x, y;
   if (!Endpoint::parse(a, &x).is_ok() || !Endpoint::parse(b, &y).is_ok()) return a < b;
   return x.host != y.host ? x.host < y.host : x.port < y.port;
+}
+
+// The configured source nodes, each once, in the status order.
+std::vector<std::string> configured_sources(const Config& config) {
+  std::vector<std::string> sources;
+  for (const std::string& addr : config.input.redis.addresses) {
+    Endpoint ep;
+    sources.push_back(Endpoint::parse(addr, &ep).is_ok() ? ep.to_string() : addr);
+  }
+  std::sort(sources.begin(), sources.end(), input_less);
+  sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
+  return sources;
 }
 
 }  // namespace
@@ -109,10 +135,7 @@ Status Supervisor::start_inputs(const std::set<std::string>& paused) {
   FERRY_RETURN_IF_ERROR(Endpoint::parse(config_.output.redis.addresses[0], &target));
   target_ = target;
   FERRY_RETURN_IF_ERROR(probe_target(config_, target, &options_.caps, &options_.target_commands));
-
-  std::vector<std::string> sources = config_.input.redis.addresses;
-  std::sort(sources.begin(), sources.end(), input_less);
-  sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
+  std::vector<std::string> sources = configured_sources(config_);
   if (!cache_) FERRY_RETURN_IF_ERROR(Cache::open(config_.channel, sources.size(), &cache_));
   options_.configured_inputs = sources;
   cache_->reclaim_stale(std::set<std::string>(sources.begin(), sources.end()),
@@ -139,9 +162,9 @@ bool Supervisor::stop_inputs(std::chrono::steady_clock::time_point deadline) {
 
 Status Supervisor::restart() {
   std::lock_guard<std::mutex> control(control_mu_);
-  std::set<std::string> paused;
+  Deferred d;
   for (const InputStatus& s : inputs()) {
-    if (s.state == InputState::kPause) paused.insert(s.input);
+    if (s.state == InputState::kPause) d.paused.insert(s.input);
   }
   LOG_INFO("restarting every input");
   bool drained =
@@ -151,9 +174,80 @@ Status Supervisor::restart() {
         "restart: not everything in flight was applied in time; the inputs resume from "
         "their last checkpoints");
   }
-  Status st = start_inputs(paused);
-  if (!st.is_ok()) LOG_ERROR("restart: %s", st.message().c_str());
-  return st;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    deferred_.clear();  // everything starts again now
+  }
+  d.inputs = configured_sources(config_);
+  return start_deferred(std::move(d));
+}
+
+void Supervisor::defer(Deferred d, const Status& why) {
+  d.error = why.message();
+  d.next_try = std::chrono::steady_clock::now() + kRetryPeriod;
+  LOG_ERROR("input(s) %s not started: %s; retrying every %llds", join(d.inputs).c_str(),
+            why.message().c_str(),
+            static_cast<long long>(
+                std::chrono::duration_cast<std::chrono::seconds>(kRetryPeriod).count()));
+  std::lock_guard<std::mutex> lock(mu_);
+  deferred_.push_back(std::move(d));
+}
+
+Status Supervisor::start_deferred(Deferred d) {
+  Endpoint target;
+  FERRY_RETURN_IF_ERROR(Endpoint::parse(config_.output.redis.addresses[0], &target));
+  target_ = target;
+  Status st = probe_target(config_, target, &options_.caps, &options_.target_commands);
+  if (st.is_ok() && d.full_sync) {
+    st = prepare_full_sync(d.inputs, d.flushdb);
+    if (st.is_ok()) d.flushdb = false;  // done: a later retry must not empty it again
+  }
+  if (!st.is_ok()) {
+    defer(std::move(d), st);
+    return st;
+  }
+  for (size_t i = 0; i < d.inputs.size(); i++) {
+    Endpoint ep;
+    FERRY_RETURN_IF_ERROR(Endpoint::parse(d.inputs[i], &ep));
+    st = start_input(ep, d.full_sync, d.paused.count(ep.to_string()) > 0);
+    if (!st.is_ok()) {
+      d.inputs.erase(d.inputs.begin(), d.inputs.begin() + static_cast<std::ptrdiff_t>(i));
+      st = st.with_context("input " + ep.to_string());
+      defer(std::move(d), st);
+      return st;
+    }
+  }
+  return Status::ok();
+}
+
+void Supervisor::retry_deferred() {
+  std::vector<Deferred> due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < deferred_.size();) {
+      if (deferred_[i].next_try <= now) {
+        due.push_back(std::move(deferred_[i]));
+        deferred_.erase(deferred_.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        i++;
+      }
+    }
+  }
+  if (due.empty()) return;
+  std::lock_guard<std::mutex> control(control_mu_);
+  for (Deferred& d : due) {
+    LOG_INFO("starting input(s) %s again", join(d.inputs).c_str());
+    start_deferred(std::move(d));
+  }
+}
+
+std::vector<std::string> Supervisor::not_ready() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const Deferred& d : deferred_)
+    out.push_back("input(s) " + join(d.inputs) + " not started: " + d.error + "; retrying");
+  return out;
 }
 
 Status Supervisor::handover(const std::vector<std::string>& inputs) {
@@ -212,6 +306,16 @@ Status Supervisor::full_sync(const std::vector<std::string>& inputs, bool flushd
       old->stop(std::chrono::steady_clock::now());
     }
   }
+  Deferred d;
+  d.inputs = inputs;
+  d.full_sync = true;
+  d.flushdb = flushdb;
+  return start_deferred(std::move(d));
+}
+
+Status Supervisor::prepare_full_sync(const std::vector<std::string>& inputs, bool flushdb) {
+  // The checkpoints go first: should this process stop before the new full sync applied
+  // anything, its next start must not resume the old history into an emptied target.
   RedisClient c;
   Status st =
       c.connect(target_, Credentials{config_.output.redis.user_name, config_.output.redis.password},
@@ -235,17 +339,7 @@ Status Supervisor::full_sync(const std::vector<std::string>& inputs, bool flushd
     }
     if (st.is_ok()) LOG_INFO("target %s emptied for the full sync", target_.to_string().c_str());
   }
-  if (!st.is_ok()) {
-    // The inputs start again anyway (with a full sync): better than leaving them stopped.
-    LOG_ERROR("preparing the target for the full sync: %s", st.message().c_str());
-  }
-  for (const auto& n : inputs) {
-    Endpoint ep;
-    FERRY_RETURN_IF_ERROR(Endpoint::parse(n, &ep));
-    Status started = start_input(ep, true);
-    if (!started.is_ok()) return started.with_context("input " + n);
-  }
-  return st.with_context("preparing the target");
+  return st.with_context("preparing the target " + target_.to_string() + " for the full sync");
 }
 
 uint64_t Supervisor::gc() {
@@ -266,6 +360,7 @@ void Supervisor::run(const std::atomic<bool>* stop) {
   while (!stop->load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (!fatal_reason().empty()) return;
+    retry_deferred();
     if (std::chrono::steady_clock::now() >= next_report) {
       next_report += kProgressPeriod;
       std::lock_guard<std::mutex> lock(mu_);
@@ -298,6 +393,19 @@ std::vector<InputStatus> Supervisor::inputs() const {
   std::vector<InputStatus> out;
   for (const auto& p : pipelines_)
     out.push_back(p->status());
+  for (const Deferred& d : deferred_) {
+    for (const std::string& name : d.inputs) {
+      InputStatus s;
+      s.input = name;
+      s.state = InputState::kStop;
+      s.error = "not started: " + d.error + "; retrying";
+      s.not_ready = s.error;
+      out.push_back(s);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const InputStatus& a, const InputStatus& b) {
+    return input_less(a.input, b.input);
+  });
   return out;
 }
 

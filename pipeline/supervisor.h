@@ -47,8 +47,20 @@ class Supervisor : public Control {
   Status full_sync(const std::vector<std::string>& inputs, bool flushdb) override;
   Status handover(const std::vector<std::string>& inputs) override;
   uint64_t gc() override;
+  std::vector<std::string> not_ready() const override;
 
  private:
+  // What could not be started (a restart or a full sync while the target was unreachable,
+  // say): listed in the status as stopped, with the error, and retried by run().
+  struct Deferred {
+    std::vector<std::string> inputs;
+    bool full_sync = false;
+    bool flushdb = false;  // full sync: the target is still to be emptied
+    std::set<std::string> paused;
+    std::string error;
+    std::chrono::steady_clock::time_point next_try;
+  };
+
   // Call with mu_ held.
   InputPipeline* find(const std::string& name) const;
   Status check_names(const std::vector<std::string>& inputs) const;
@@ -60,6 +72,13 @@ class Supervisor : public Control {
   bool stop_inputs(std::chrono::steady_clock::time_point deadline);
   // Removes one input's pipeline, if any, and returns it (takes mu_).
   std::unique_ptr<InputPipeline> take_input(const std::string& name);
+  // Deletes the inputs' checkpoints and, with flushdb, empties what they write to.
+  Status prepare_full_sync(const std::vector<std::string>& inputs, bool flushdb);
+  // Starts what `d` names (a full sync prepares the target first); what fails is deferred.
+  Status start_deferred(Deferred d);
+  void defer(Deferred d, const Status& why);
+  // Retries deferred starts whose time has come (from run()).
+  void retry_deferred();
 
   const Config& config_;
   Endpoint target_;
@@ -68,6 +87,7 @@ class Supervisor : public Control {
   std::mutex control_mu_;  // one control operation at a time
   mutable std::mutex mu_;  // guards pipelines_
   std::vector<std::unique_ptr<InputPipeline>> pipelines_;
+  std::vector<Deferred> deferred_;  // guarded by mu_
 };
 
 }  // namespace ferry

@@ -37,6 +37,8 @@ class CommandList {
     uint16_t node = 0;     // target node, set by the route stage
     uint16_t stat = 0;     // stream commands: the name's statistics id, set by the filter
     uint64_t src_end = 0;  // with kUnitEnd: source position just after the unit
+    // keyExists: error: the argument naming a key that must not exist yet (0: none).
+    uint8_t probe_arg = 0;
   };
 
   // Appends a command built from arguments.
@@ -85,8 +87,20 @@ class CommandList {
     const resp::ArgSpan& a = args_[c.arg0 + i];
     return std::string_view(wire_).substr(a.off, a.len);
   }
+  // Marks argument `arg` of the last command added as a key to probe (keyExists: error).
+  void probe_last(uint8_t arg) {
+    if (!cmds_.empty()) cmds_.back().probe_arg = arg;
+  }
   // Marks the last command added as the end of a unit ending at source position src_end.
   void end_unit(uint64_t src_end);
+  // The source position at the end of the unit command i belongs to (`fallback` when the
+  // unit does not end in this list).
+  uint64_t unit_end_of(size_t i, uint64_t fallback) const {
+    for (; i < cmds_.size(); i++) {
+      if (cmds_[i].flags & kUnitEnd) return cmds_[i].src_end;
+    }
+    return fallback;
+  }
   // Removes the commands from index n on.
   void truncate(size_t n);
   void clear();

@@ -14,21 +14,43 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-void CommandTable::add(std::string_view name, int arity) {
-  arity_[lower(name)] = arity;
+const char* refusal_text(CommandTable::Refusal r) {
+  switch (r) {
+    case CommandTable::Refusal::kUnknownCommand:
+      return "unknown command on the target";
+    case CommandTable::Refusal::kWrongArity:
+      return "wrong number of arguments for the target";
+    case CommandTable::Refusal::kNone:
+      break;
+  }
+  return "";
 }
 
-const char* CommandTable::refusal(std::string_view name, size_t argc) const {
-  if (arity_.empty()) return nullptr;
-  char buf[64];
-  if (name.size() > sizeof(buf)) return "unknown command on the target";
+void CommandTable::add(std::string_view name, int arity, KeySpec keys) {
+  commands_[lower(name)] = Entry{arity, keys};
+}
+
+const CommandTable::Entry* CommandTable::find(std::string_view name) const {
+  char buf[64] = {};
+  if (name.size() > sizeof(buf)) return nullptr;
   for (size_t i = 0; i < name.size(); i++)
     buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
-  auto it = arity_.find(std::string_view(buf, name.size()));
-  if (it == arity_.end()) return "unknown command on the target";
-  int arity = it->second;
+  auto it = commands_.find(std::string_view(buf, name.size()));
+  return it == commands_.end() ? nullptr : &it->second;
+}
+
+CommandTable::Refusal CommandTable::refusal(std::string_view name, size_t argc) const {
+  if (commands_.empty()) return Refusal::kNone;
+  const Entry* e = find(name);
+  if (!e) return Refusal::kUnknownCommand;
+  int arity = e->arity;
   bool ok = arity >= 0 ? argc == static_cast<size_t>(arity) : argc >= static_cast<size_t>(-arity);
-  return ok ? nullptr : "wrong number of arguments for the target";
+  return ok ? Refusal::kNone : Refusal::kWrongArity;
+}
+
+CommandTable::KeySpec CommandTable::keys(std::string_view name) const {
+  const Entry* e = find(name);
+  return e ? e->keys : KeySpec();
 }
 
 }  // namespace ferry

@@ -15,7 +15,7 @@ Status Cache::open(const ChannelConfig& config, size_t inputs, std::unique_ptr<C
   o.dir = config.storer.dir_path;
   o.verify_checksums = config.verify_crc;
   FERRY_RETURN_IF_ERROR(KvStore::open(o, &c->kv_));
-  if (config.storer.flush_policy != "everywrite") {
+  if (config.storer.flush_policy != FlushPolicy::kEveryWrite) {
     c->flusher_ = std::thread([p = c.get()] {
       set_thread_name("ferry-flush");
       p->flush_loop();
@@ -34,8 +34,9 @@ Cache::~Cache() {
 
 void Cache::flush_loop() {
   // Group commit: whatever was written in the last interval is synced at once.
-  auto interval = config_.storer.flush_policy == "duration" ? config_.storer.flush_duration
-                                                            : std::chrono::milliseconds(100);
+  auto interval = config_.storer.flush_policy == FlushPolicy::kDuration
+                      ? config_.storer.flush_duration
+                      : std::chrono::milliseconds(100);
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     cv_.wait_for(lock, interval, [&] { return stop_.load(); });
@@ -52,7 +53,7 @@ Status Cache::open_input(const std::string& input, std::unique_ptr<CacheLog>* ou
   CacheLogOptions o;
   o.max_bytes = config_.storer.max_size / inputs_;
   o.gc_unit = config_.storer.log_size;
-  o.sync_every_write = config_.storer.flush_policy == "everywrite";
+  o.sync_every_write = config_.storer.flush_policy == FlushPolicy::kEveryWrite;
   auto log = std::make_unique<CacheLog>(kv_.get(), input, o, [this] { dirty_ = true; });
   FERRY_RETURN_IF_ERROR(log->load());
   *out = std::move(log);

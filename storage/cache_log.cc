@@ -235,6 +235,11 @@ uint64_t CacheLog::cached_offset() const {
   return meta_.gens.empty() ? 0 : meta_.gens.back().stream_end;
 }
 
+uint64_t CacheLog::durable_offset() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return meta_.gens.empty() ? 0 : durable_stream(meta_.gens.back());
+}
+
 bool CacheLog::has_room() const {
   std::lock_guard<std::mutex> lock(mu_);
   return used_locked() + staged_bytes_ < options_.max_bytes / 10 * 9;

@@ -94,6 +94,7 @@ class CacheLog : public SourceLog {
   // --- SourceLog -----------------------------------------------------------------------------
   Append append(SourceChunkPtr chunk) override;
   bool has_room() const override;
+  uint64_t durable_offset() const override;
   bool try_read(SourceChunkPtr* chunk) override;
   void set_data_listener(std::function<void()> listener) override;
   uint64_t unread_bytes() const override;

@@ -45,6 +45,9 @@ class SourceLog {
   // the whole budget; waiting cannot help. kClosed: the log is closed.
   virtual Append append(SourceChunkPtr chunk) = 0;
   virtual bool has_room() const = 0;
+  // Replication offset after the last stream byte written to the store: what the writer
+  // may tell the source it holds (REPLCONF ACK), as opposed to what is only staged.
+  virtual uint64_t durable_offset() const = 0;
 
   // Reader side. Never waits: false when nothing is available.
   virtual bool try_read(SourceChunkPtr* chunk) = 0;

@@ -26,7 +26,7 @@ TEST(Config, MinimalFileGetsEveryDefault) {
   EXPECT_EQ(c.input.redis.addresses, std::vector<std::string>{"127.0.0.1:6379"});
   EXPECT_EQ(c.server.listen, "127.0.0.1:18001");
   EXPECT_EQ(c.server.graceful_stop_timeout.count(), 5000);
-  EXPECT_EQ(c.output.replay.key_exists, "replace");
+  EXPECT_EQ(c.output.replay.key_exists, KeyExists::kReplace);
   EXPECT_EQ(c.output.replay.batch_cmd_count, 100);
   EXPECT_EQ(c.output.replay.batch_buffer_size, 64u * 1024);
   EXPECT_EQ(c.output.replay.max_proto_bulk_len, 16u << 20);
@@ -62,9 +62,9 @@ TEST(Config, ImplementedKeysAndUnits) {
   Status st = load(text, &c);
   ASSERT_TRUE(st.is_ok()) << st.to_string();
   const ReplayConfig& r = c.output.replay;
-  EXPECT_EQ(r.key_exists, "ignore");
+  EXPECT_EQ(r.key_exists, KeyExists::kIgnore);
   EXPECT_TRUE(r.key_exists_log);
-  EXPECT_EQ(r.function_exists, "flush");
+  EXPECT_EQ(r.function_exists, FunctionExists::kFlush);
   EXPECT_FALSE(r.replay_rdb_enable_restore);
   EXPECT_EQ(r.max_proto_bulk_len, 1u << 20);
   EXPECT_EQ(r.map_db(0), 1);
@@ -221,7 +221,7 @@ TEST(Config, WrittenConfigurationLoadsBackAndMasksSecrets) {
   EXPECT_EQ(again.output.replay.batch_ticker.count(), 250);
   EXPECT_EQ(again.output.replay.max_inflight_bytes, 32u << 20);
   EXPECT_EQ(again.server.graceful_stop_timeout.count(), 120000);
-  EXPECT_EQ(again.channel.storer.flush_policy, "duration");
+  EXPECT_EQ(again.channel.storer.flush_policy, FlushPolicy::kDuration);
   EXPECT_EQ(again.channel.storer.flush_duration.count(), 1000);
   EXPECT_EQ(again.input.redis.password, kMaskedSecret);
   // Written again, it is the same text: nothing is lost or changed on the way.

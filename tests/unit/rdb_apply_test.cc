@@ -184,7 +184,9 @@ TEST(RdbApply, KeyExistsModes) {
   for (const auto& m : modes) {
     Records r = parse(m.file);
     ReplayConfig replay;
-    replay.key_exists = m.name;
+    replay.key_exists = m.name == std::string("replace")  ? KeyExists::kReplace
+                        : m.name == std::string("ignore") ? KeyExists::kIgnore
+                                                          : KeyExists::kError;
     replay.replay_rdb_enable_restore = m.restore;
     RdbApplyStats stats;
     Applied a = apply_all(r, replay, caps(7, 0), &stats);
@@ -220,16 +222,16 @@ TEST(RdbApply, FunctionExistsModes) {
   Records r = parse("v10-functions.rdb");
   ReplayConfig replay;
   RdbApplyStats stats;
-  replay.function_exists = "replace";
+  replay.function_exists = FunctionExists::kReplace;
   Applied a = apply_all(r, replay, caps(7, 0), &stats);
   ASSERT_EQ(a.functions.size(), 2u);
   for (const auto& f : a.functions)
     EXPECT_EQ(f.rfind("FUNCTION LOAD REPLACE ", 0), 0u) << f;
-  replay.function_exists = "append";
+  replay.function_exists = FunctionExists::kAppend;
   a = apply_all(r, replay, caps(7, 0), &stats);
   for (const auto& f : a.functions)
     EXPECT_EQ(f.rfind("FUNCTION LOAD #!lua", 0), 0u) << f;
-  replay.function_exists = "flush";
+  replay.function_exists = FunctionExists::kFlush;
   a = apply_all(r, replay, caps(7, 0), &stats);
   ASSERT_EQ(a.functions.size(), 3u);
   EXPECT_EQ(a.functions[0], "FUNCTION FLUSH");

@@ -1,0 +1,59 @@
+// The checkpoint ferry keeps in the target: one hash per input, `ferry-checkpoint:<input>`
+// in DB 0, holding the applied source position and the sequence number of the last batch
+// that wrote it. Its key, its fields and the scripts that read it live here, shared by the
+// code that writes it (nodes/checkpoint.cc), the writer that asks it what committed
+// (net/target_writer.cc) and the start-up that resumes from it (pipeline/).
+//
+// Versions: 1 — the fields below (a hash without `version` is version 1). A newer ferry reads
+// every older version; this ferry refuses a checkpoint of a newer one, saying so.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ferry::ckpt {
+
+constexpr std::string_view kKeyPrefix = "ferry-checkpoint:";
+constexpr int kDb = 0;
+constexpr int kVersion = 1;
+
+inline std::string key(std::string_view input) {
+  return std::string(kKeyPrefix) + std::string(input);
+}
+inline bool is_key(std::string_view key) {
+  return key.substr(0, kKeyPrefix.size()) == kKeyPrefix;
+}
+
+// Fields of the hash.
+constexpr std::string_view kVersionField = "version";
+constexpr std::string_view kPhase = "phase";  // "rdb" or "stream"
+constexpr std::string_view kReplid = "replid";
+constexpr std::string_view kOffset = "offset";
+constexpr std::string_view kRdbStart = "rdb_start";
+constexpr std::string_view kDbField = "db";
+constexpr std::string_view kGen = "gen";
+constexpr std::string_view kSeq = "seq";    // the last batch that committed (transaction mode)
+constexpr std::string_view kTime = "time";  // wall clock ms of the write, for people
+
+// The fence, sent (after WATCH of the checkpoint) before every batch transaction: when the
+// checkpoint's seq is not ARGV[1] — the batch before this one did not commit, or another
+// process writes this input — it touches the watched checkpoint without changing it, so that
+// the EXEC that follows returns nil and nothing of the batch is applied. Returns 1 when the
+// batch may commit, else the seq it found ("none" without a checkpoint).
+// KEYS: the checkpoint. ARGV: the seq the batch follows.
+constexpr std::string_view kFenceScript =
+    "local s = redis.call('HGET', KEYS[1], 'seq') "
+    "if (s or '0') == ARGV[1] then return 1 end "
+    "redis.call('HSET', KEYS[1], 'ferry-fence', '1') "
+    "redis.call('HDEL', KEYS[1], 'ferry-fence') "
+    "return 'seq ' .. (s or 'none')";
+
+// The key probe of keyExists: error, sent before the batch that writes those keys (in the
+// DB it selects): 0 when none of KEYS exists, else the index of the first that does.
+constexpr std::string_view kProbeScript =
+    "for i = 1, #KEYS do "
+    "  if redis.call('EXISTS', KEYS[i]) == 1 then return i end "
+    "end "
+    "return 0";
+
+}  // namespace ferry::ckpt
