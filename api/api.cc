@@ -105,6 +105,28 @@ Json input_json(const InputStatus& s) {
 Api::Api(Control* control, const Config* config, Hooks hooks)
     : control_(control), config_(config), hooks_(std::move(hooks)) {}
 
+bool Api::mutates(const HttpRequest& request) {
+  return request.method != "GET" && request.method != "HEAD" ? true : request.path == "/storage/gc";
+}
+
+bool Api::from_another_site(const HttpRequest& request) const {
+  // Browsers say where a request comes from; other clients say nothing. The API's own
+  // origin is what the browser would send for a page the API itself served.
+  if (!request.fetch_site.empty() && request.fetch_site != "same-origin" &&
+      request.fetch_site != "none") {
+    return true;
+  }
+  // (The Host header is not trusted: a page can rebind a name of its own to 127.0.0.1.)
+  if (request.origin.empty()) return false;
+  const std::string& listen = config_->server.listen;
+  const std::string port = listen.substr(listen.rfind(':'));
+  for (const std::string& own :
+       {"http://" + listen, "http://localhost" + port, "http://127.0.0.1" + port}) {
+    if (request.origin == own) return false;
+  }
+  return true;
+}
+
 HttpResponse Api::handle(const HttpRequest& request) {
   struct Route {
     const char* path;
@@ -170,6 +192,12 @@ HttpResponse Api::handle(const HttpRequest& request) {
   const std::string& token = config_->server.api_token;
   if (!token.empty() && !same_secret(request.authorization, "Bearer " + token)) {
     return error(401, "this endpoint needs the header 'Authorization: Bearer <server.apiToken>'");
+  }
+  if (mutates(request) && from_another_site(request)) {
+    LOG_WARN("API: refused %s %s from origin '%s' (site '%s')", m.c_str(), p.c_str(),
+             request.origin.c_str(), request.fetch_site.c_str());
+    return error(403, "a request from a web page (Origin '" + request.origin +
+                          "') may not change the sync; use curl or another client");
   }
 
   if (p == "/") {

@@ -19,6 +19,8 @@ struct HttpRequest {
   std::string path;    // without the query
   std::map<std::string, std::string> query;
   std::string authorization;  // the Authorization header, if any
+  std::string origin;         // the Origin header, if any (browsers send it)
+  std::string fetch_site;     // the Sec-Fetch-Site header, if any
 };
 
 struct HttpResponse {
@@ -36,8 +38,13 @@ class Api {
 
   Api(Control* control, const Config* config, Hooks hooks);
   HttpResponse handle(const HttpRequest& request);
+  // Whether the request may change something (and so may take long): what the transport
+  // runs on its control thread rather than inline.
+  static bool mutates(const HttpRequest& request);
 
  private:
+  // A mutation a web page made the browser send (cross-site request forgery): refused.
+  bool from_another_site(const HttpRequest& request) const;
   HttpResponse status();
   HttpResponse ready();
   HttpResponse config(const HttpRequest& request);

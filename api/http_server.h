@@ -1,6 +1,7 @@
 // HttpServer: carries the Api over HTTP/1.1 with Pistache, on server.listen. Only
-// http_server.cc includes Pistache. Requests are served on their own small thread pool, so
-// a slow control operation (a restart) does not stop health checks.
+// http_server.cc includes Pistache. Reads (health, readiness, metrics, status, config) are
+// answered on the I/O threads; requests that change something run one at a time on a
+// control thread of their own, so a slow one (a restart) never stops health checks.
 #pragma once
 
 #include <memory>

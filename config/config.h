@@ -39,6 +39,8 @@ struct ServerConfig {
   Millis graceful_stop_timeout{5000};
   Millis check_topology_ticker{10000};
   std::string api_token;
+  // Serve the API on a non-loopback address without a token (ferry's own key).
+  bool allow_remote_without_token = false;
   std::string listen_peer;  // empty: = listen
 };
 

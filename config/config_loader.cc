@@ -240,6 +240,8 @@ std::vector<KeySpec> key_specs() {
   add("server.checkRedisTypologyTicker", false,
       [](N n, Config* c) { return get_duration(n, &c->server.check_topology_ticker); });
   add("server.apiToken", true, [](N n, Config* c) { return get_string(n, &c->server.api_token); });
+  add("server.allowRemoteWithoutToken", true,
+      [](N n, Config* c) { return get_bool(n, &c->server.allow_remote_without_token); });
   add("server.listenPeer", false, [](N n, Config* c) {
     FERRY_RETURN_IF_ERROR(get_string(n, &c->server.listen_peer));
     return check_address(c->server.listen_peer);
@@ -466,6 +468,17 @@ Status Loader::load(const YAML::Node& root) {
     if (!seen_.count(required)) {
       return Status::invalid_argument(name_ + ": " + required + " is required");
     }
+  }
+  const ServerConfig& server = cfg_->server;
+  const std::string host = server.listen.substr(0, server.listen.rfind(':'));
+  const bool loopback =
+      host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]" || host == "::1";
+  if (!loopback && server.api_token.empty() && !server.allow_remote_without_token) {
+    // Anyone who reaches the port could empty the target (POST /syncer/fullsync?flushdb=yes).
+    return Status::invalid_argument(
+        name_ + ": server.listen " + server.listen +
+        " is not a loopback address and server.apiToken is not set: set a token, listen on "
+        "127.0.0.1, or set server.allowRemoteWithoutToken: true");
   }
   const ReplayConfig& r = cfg_->output.replay;
   if (r.max_inflight_bytes < r.batch_buffer_size) {

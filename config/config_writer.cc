@@ -48,6 +48,7 @@ Json to_tree(const Config& c) {
   server["gracefullStopTimeout"] = duration(c.server.graceful_stop_timeout);
   server["checkRedisTypologyTicker"] = duration(c.server.check_topology_ticker);
   server["apiToken"] = secret(c.server.api_token);
+  server["allowRemoteWithoutToken"] = c.server.allow_remote_without_token;
   server["listenPeer"] = c.server.listen_peer.empty() ? c.server.listen : c.server.listen_peer;
 
   Json& input = j["input"];

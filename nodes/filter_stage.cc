@@ -4,6 +4,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "nodes/own_keys.h"
+#include "proto/checkpoint_format.h"
 
 namespace ferry {
 
@@ -57,6 +58,20 @@ SkipRecord FilterStage::record_of(const Packet& packet, size_t index, const std:
   return r;
 }
 
+namespace {
+
+// The source command's name: a FLUSHALL that the parse stage wrapped in the script keeping
+// the checkpoints is counted as FLUSHALL.
+std::string_view source_name(const CommandList& cmds, const CommandList::Cmd& c) {
+  std::string_view name = cmds.arg(c, 0);
+  if (c.argc > 4 && iequals(name, "EVAL") && cmds.arg(c, 1) == ckpt::kKeepCheckpointsScript) {
+    return cmds.arg(c, 4);
+  }
+  return name;
+}
+
+}  // namespace
+
 void FilterStage::process(Packet& packet) const {
   CommandList& cmds = packet.cmds;
   CommandStats& stats = ctx_->counters->by_command;
@@ -68,7 +83,7 @@ void FilterStage::process(Packet& packet) const {
   for (size_t i = 0; i < cmds.size(); i++) {
     CommandList::Cmd& c = cmds.cmd(i);
     if (stream && c.argc > 0) {
-      c.stat = CommandStats::id_of(cmds.arg(c, 0));
+      c.stat = CommandStats::id_of(source_name(cmds, c));
       stats.add(c.stat, CommandStats::kReceived);
     }
     if (c.flags & CommandList::kMulti) {

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "nodes/own_keys.h"
+#include "proto/checkpoint_format.h"
 
 namespace ferry {
 namespace {
@@ -15,6 +16,45 @@ bool is(std::string_view name, std::string_view want) {
   return iequals(name, want);
 }
 
+// FLUSHALL, FLUSHDB of DB 0 and SWAPDB with DB 0 would take the checkpoints kept in DB 0 —
+// other inputs' too — with them: they go through the script that keeps them
+// (proto/checkpoint_format.h). `db` is the DB the command runs in.
+bool touches_checkpoints(std::string_view name, const std::vector<std::string_view>& args, int db) {
+  if (is(name, "FLUSHALL")) return true;
+  if (is(name, "FLUSHDB")) return db == ckpt::kDb;
+  if (is(name, "SWAPDB") && args.size() == 2) {
+    return args[0] == "0" || args[1] == "0";
+  }
+  return false;
+}
+
+void add_keeping_checkpoints(CommandList& cmds, std::string_view name,
+                             const std::vector<std::string_view>& args, int db, uint16_t flags) {
+  cmds.begin(static_cast<uint32_t>(5 + args.size()));
+  cmds.arg("EVAL");
+  cmds.arg(ckpt::kKeepCheckpointsScript);
+  cmds.arg("0");
+  cmds.arg_int(db);
+  cmds.arg(name);
+  for (std::string_view a : args)
+    cmds.arg(a);
+  cmds.end(db, flags);
+}
+
+// Adds a command the parse stage built (or rewrote) for the target.
+void add_for_target(CommandList& cmds, std::string_view name,
+                    const std::vector<std::string_view>& args, int db, uint16_t flags) {
+  if (touches_checkpoints(name, args, db)) {
+    add_keeping_checkpoints(cmds, name, args, db < 0 ? ckpt::kDb : db, flags);
+    return;
+  }
+  cmds.begin(static_cast<uint32_t>(1 + args.size()));
+  cmds.arg(name);
+  for (std::string_view a : args)
+    cmds.arg(a);
+  cmds.end(db, flags);
+}
+
 }  // namespace
 
 ParseStage::ParseStage(StageContext* ctx) : ctx_(ctx) {}
@@ -22,6 +62,8 @@ ParseStage::~ParseStage() = default;
 
 void ParseStage::fail(const Status& st) {
   phase_ = Phase::kFailed;
+  rdb_.reset();
+  charge_reader();
   ctx_->fail(st);
 }
 
@@ -78,6 +120,7 @@ void ParseStage::process(const SourceChunk& chunk, std::vector<PacketPtr>* out) 
                  ctx_->input.c_str());
         emit();  // the keys parsed so far are valid and get applied
         rdb_.reset();
+        charge_reader();
         phase_ = Phase::kIdle;
         ctx_->counters->in_full_sync = false;
       }
@@ -116,6 +159,7 @@ void ParseStage::begin_rdb(const SourceChunk& chunk) {
   rdb::RdbReader::Options opts;
   opts.max_whole_value = ctx_->replay->max_proto_bulk_len;
   opts.piece_bytes = std::min<size_t>(opts.max_whole_value, 512u << 10);
+  opts.max_item_bytes = std::max<size_t>(ctx_->replay->max_inflight_bytes / 2, 1u << 20);
   rdb_ = std::make_unique<rdb::RdbReader>(opts, static_cast<rdb::RdbSink*>(this));
   stream_.reset();
   replid_ = chunk.replid;
@@ -142,11 +186,19 @@ void ParseStage::begin_rdb(const SourceChunk& chunk) {
 void ParseStage::feed_rdb(const SourceChunk& chunk) {
   Status st = rdb_->feed(chunk.data);
   ctx_->counters->rdb_bytes_parsed = rdb_->offset();
+  charge_reader();
   if (!st.is_ok()) {
     fail(st);
     return;
   }
   if (phase_ == Phase::kRdb) maybe_emit();
+}
+
+// What the RDB reader holds of an item not reported yet counts against the memory budget.
+void ParseStage::charge_reader() {
+  const uint64_t held = rdb_ ? rdb_->buffered() : 0;
+  ctx_->budget->adjust(reader_charged_, held);
+  reader_charged_ = held;
 }
 
 void ParseStage::end_rdb() {
@@ -159,6 +211,7 @@ void ParseStage::end_rdb() {
   current()->rdb_complete = true;
   emit();
   rdb_.reset();
+  charge_reader();
   phase_ = Phase::kIdle;
 }
 
@@ -278,6 +331,15 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
   PacketPtr& p = current();
   if (!in_multi_) p->end.offset = end;
   if (args.empty()) return;
+  if (in_multi_ && p->cmds.bytes() > ctx_->replay->max_inflight_bytes / 2) {
+    // A source transaction is one unit: it must fit in memory whole to stay atomic.
+    fail(Status::not_supported(
+        "command stream: a source MULTI ... EXEC before offset " + std::to_string(end) +
+        " holds more than " + std::to_string(ctx_->replay->max_inflight_bytes / 2) +
+        " bytes (half of output.replay.maxInflightBytes), which ferry must hold whole to "
+        "keep it atomic: raise maxInflightBytes"));
+    return;
+  }
   auto arg = [&](size_t i) { return bytes.substr(args[i].off, args[i].len); };
   std::string_view name = arg(0);
   const ReplayConfig& r = *ctx_->replay;
@@ -317,11 +379,9 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
       for (int d = 0; d < 16; d++)
         dbs.insert(r.map_db(d));
       for (int d : dbs) {
-        if (args.size() > 1) {
-          cmds.add({"FLUSHDB", arg(1)}, d, 0);
-        } else {
-          cmds.add({"FLUSHDB"}, d, 0);
-        }
+        std::vector<std::string_view> rest;
+        if (args.size() > 1) rest.push_back(arg(1));
+        add_for_target(cmds, "FLUSHDB", rest, d, 0);
       }
       if (!in_multi_) cmds.end_unit(end);
       maybe_emit();
@@ -340,7 +400,8 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
           ctx_->counters->commands_filtered++;
           return;
         }
-        cmds.add({"SWAPDB", std::to_string(ma), std::to_string(mb)}, -1, unit);
+        const std::string sa = std::to_string(ma), sb = std::to_string(mb);
+        add_for_target(cmds, "SWAPDB", {sa, sb}, -1, unit);
         if (unit) cmds.end_unit(end);
         maybe_emit();
         return;
@@ -376,10 +437,23 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
       }
     }
   }
+  const int db = r.map_db(db_);
+  if (is(name, "FLUSHALL") || is(name, "FLUSHDB") || is(name, "SWAPDB")) {
+    std::vector<std::string_view> rest;
+    for (size_t i = 1; i < args.size(); i++)
+      rest.push_back(arg(i));
+    const int runs_in = is(name, "FLUSHDB") ? db : -1;
+    if (touches_checkpoints(name, rest, runs_in)) {
+      add_keeping_checkpoints(cmds, name, rest, runs_in < 0 ? ckpt::kDb : runs_in, unit);
+      if (unit) cmds.end_unit(end);
+      maybe_emit();
+      return;
+    }
+  }
   bool db_free = is(name, "FLUSHALL") || is(name, "SWAPDB") || is(name, "PING") ||
                  is(name, "REPLCONF") || is(name, "FUNCTION") || is(name, "SCRIPT") ||
                  is(name, "PUBLISH");
-  cmds.add_raw(bytes, args, db_free ? -1 : r.map_db(db_), unit);
+  cmds.add_raw(bytes, args, db_free ? -1 : db, unit);
   if (unit) cmds.end_unit(end);
   maybe_emit();
 }

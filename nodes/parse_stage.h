@@ -37,6 +37,7 @@ class ParseStage : private rdb::RdbSink {
   void feed_stream(const SourceChunk& chunk);
   void on_command(std::string_view bytes, const std::vector<resp::ArgSpan>& args, uint64_t end);
   void fail(const Status& st);
+  void charge_reader();
   // Drops the commands of a source MULTI that will never see its EXEC (the stream broke off).
   void abandon_multi();
 
@@ -67,6 +68,7 @@ class ParseStage : private rdb::RdbSink {
   uint64_t rdb_start_ = 0;       // the +FULLRESYNC offset of the RDB being read
   uint64_t rdb_skip_until_ = 0;  // RDB records ending at or before this were applied already
   uint64_t next_seq_ = 0;
+  uint64_t reader_charged_ = 0;  // the RDB reader's buffered bytes, charged to the budget
   PacketPtr cur_;
   std::vector<PacketPtr>* out_ = nullptr;
 };

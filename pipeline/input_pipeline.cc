@@ -344,7 +344,10 @@ bool InputPipeline::stop(std::chrono::steady_clock::time_point deadline) {
   if (stopping_.exchange(true)) return true;
   // Stop reading the source (closing the log also wakes a replica waiting for room), and
   // take nothing more from the cache: what is cached stays there for the next start.
-  if (log_) log_->close();
+  if (log_) {
+    log_->close();
+    log_->detach();  // its persister no longer wakes a graph that is about to go
+  }
   if (replica_) replica_->stop();
   if (source_stage_) source_stage_->set_paused(true);
   // Let what the graph holds reach the target, with the final checkpoint.

@@ -56,4 +56,30 @@ constexpr std::string_view kProbeScript =
     "end "
     "return 0";
 
+// A source's FLUSHALL, FLUSHDB of DB 0 or SWAPDB with DB 0, replayed so that the checkpoints
+// of every input (ferry's and other processes') survive it: they are read, the command runs,
+// and they are put back in DB 0 (and removed from where SWAPDB moved them).
+// ARGV: the DB the connection is in, the command, its arguments.
+constexpr std::string_view kKeepCheckpointsScript =
+    "local here = ARGV[1] "
+    "redis.call('SELECT', 0) "
+    "local saved = {} "
+    "for _, k in ipairs(redis.call('KEYS', 'ferry-checkpoint:*')) do "
+    "  saved[k] = redis.call('HGETALL', k) "
+    "end "
+    "redis.call('SELECT', here) "
+    "local r = redis.call(unpack(ARGV, 2)) "
+    "if string.upper(ARGV[2]) == 'SWAPDB' then "
+    "  local other = ARGV[3] == '0' and ARGV[4] or ARGV[3] "
+    "  redis.call('SELECT', other) "
+    "  for k, _ in pairs(saved) do redis.call('DEL', k) end "
+    "end "
+    "redis.call('SELECT', 0) "
+    "for k, fields in pairs(saved) do "
+    "  redis.call('DEL', k) "
+    "  redis.call('HSET', k, unpack(fields)) "
+    "end "
+    "redis.call('SELECT', here) "
+    "return r";
+
 }  // namespace ferry::ckpt

@@ -226,6 +226,13 @@ RdbReader::Step RdbReader::step() {
 }
 
 RdbReader::Step RdbReader::need_more(size_t needed) {
+  if (needed > options_.max_item_bytes) {
+    return corrupt("an item needs " + std::to_string(needed) +
+                   " bytes held at once, more than ferry holds of one item (" +
+                   std::to_string(options_.max_item_bytes) +
+                   ", half of output.replay.maxInflightBytes): a corrupt length, or raise "
+                   "maxInflightBytes");
+  }
   // Wait until the step can succeed; for big items also until the buffer has doubled, so a
   // retried item costs amortized linear time however small the pieces it arrives in.
   size_t avail = buf_.size() - pos_;
@@ -538,7 +545,8 @@ RdbReader::Step RdbReader::step_string() {
     if (b == Scan::kBad) return corrupt(s.error());
     if (rlen > options_.max_whole_value) {
       // A big compressed string: decompress it as it arrives, reporting the output in pieces.
-      if (rlen == 0 || clen == 0 || rlen > clen * kMaxLzfRatio + 64) {
+      if (rlen == 0 || clen == 0 || clen > (UINT64_MAX - 64) / kMaxLzfRatio ||
+          rlen > clen * kMaxLzfRatio + 64) {
         return corrupt("impossible LZF lengths");
       }
       capture_ = false;

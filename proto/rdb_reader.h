@@ -67,6 +67,10 @@ class RdbReader {
   struct Options {
     size_t max_whole_value = 16u << 20;
     size_t piece_bytes = 512u << 10;
+    // The most the reader holds at once for one item it cannot report in pieces (a key
+    // name, an element, a module value, a stream's groups): past it the RDB fails — a
+    // corrupt length must not make ferry buffer the rest of the file.
+    size_t max_item_bytes = 512u << 20;
   };
 
   // The sink must outlive the reader.
@@ -85,6 +89,8 @@ class RdbReader {
   // Bytes consumed so far (the RDB offset of the next unparsed byte).
   uint64_t offset() const { return base_offset_ + pos_; }
   uint64_t keys() const { return keys_; }
+  // Bytes held of what is not reported yet.
+  size_t buffered() const { return buf_.size() - pos_; }
 
  private:
   enum class State {

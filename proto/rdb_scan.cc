@@ -139,7 +139,8 @@ Scan RdbScanner::string(StoredString* out) {
         pos_ = start;
         return b;
       }
-      if (rlen == 0 || clen == 0 || rlen > clen * kMaxLzfRatio + 64) {
+      if (rlen == 0 || clen == 0 || clen > (UINT64_MAX - 64) / kMaxLzfRatio ||
+          rlen > clen * kMaxLzfRatio + 64) {
         pos_ = start;
         return bad("impossible LZF lengths");
       }

@@ -9,4 +9,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
   cmake ninja-build g++ pkg-config ccache \
   libtbb-dev libhiredis-dev libpistache-dev libyaml-cpp-dev libsimdjson-dev \
   nlohmann-json3-dev prometheus-cpp-dev librocksdb-dev libbenchmark-dev libgtest-dev \
-  libcurl4-openssl-dev libssl-dev redis-server redis-tools curl clang-format git
+  libcurl4-openssl-dev libssl-dev redis-server redis-tools curl clang-format git \
+  clang libclang-rt-14-dev

@@ -80,17 +80,16 @@ uint64_t Cache::reclaim_stale(const std::set<std::string>& live,
     cache::InputMeta meta;
     if (!kv_->get(cache::meta_key(input), &value, &found).is_ok() || !found) continue;
     if (cache::decode(value, &meta) && now - meta.updated_ms < older_than.count()) continue;
-    for (const auto& g : meta.gens) {
-      freed += (g.rdb_dropped ? 0 : g.rdb_size) + (g.stream_end - g.stream_first);
-    }
+    // What the store holds for it (a generation's sizes are derived when a log loads, so the
+    // meta alone cannot tell).
+    auto [begin, end] = cache::data_range(input);
+    const uint64_t held = kv_->approximate_size(begin, end);
     KvStore::Batch b;
-    std::string begin = cache::data_prefix(input);
-    std::string end = begin;
-    end.back() = '\x01';
     b.delete_range(begin, end);
     b.del(cache::meta_key(input));
     b.del(cache::checkpoint_key(input));
     if (kv_->write(b, false).is_ok()) {
+      freed += held;
       kv_->compact(begin, end);
       LOG_INFO("cache: reclaimed the data of input %s, which is no longer configured",
                input.c_str());

@@ -78,6 +78,13 @@ std::string data_prefix(std::string_view input) {
   return k;
 }
 
+std::pair<std::string, std::string> data_range(std::string_view input) {
+  std::string begin = data_prefix(input);
+  std::string end = begin;
+  end.back() = '\x01';  // the prefix ends with \0: this is the first key past all of them
+  return {begin, end};
+}
+
 std::string data_prefix(std::string_view input, uint32_t gen, char kind) {
   std::string k = data_prefix(input);
   put_u32_be(&k, gen);

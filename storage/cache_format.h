@@ -23,6 +23,8 @@ constexpr char kStream = 'S';
 std::string meta_key(std::string_view input);
 std::string checkpoint_key(std::string_view input);
 std::string data_prefix(std::string_view input);
+// [first, last) of every data key of an input (data_prefix(input) and just past it).
+std::pair<std::string, std::string> data_range(std::string_view input);
 std::string data_prefix(std::string_view input, uint32_t gen, char kind);
 std::string data_key(std::string_view input, uint32_t gen, char kind, uint64_t pos);
 // Position encoded in a data key (the last 8 bytes).

@@ -159,9 +159,7 @@ Status CacheLog::drop_all() {
   staged_.clear();
   staged_bytes_ = 0;
   KvStore::Batch b;
-  std::string begin = cache::data_prefix(input_);
-  std::string end = begin;
-  end.back() = '\x01';
+  auto [begin, end] = cache::data_range(input_);
   b.delete_range(begin, end);
   b.del(cache::checkpoint_key(input_));
   meta_.gens.clear();
@@ -194,10 +192,23 @@ void CacheLog::report_failure(const Status& st) {
     failed_ = true;
     closed_ = true;
     handler = on_failure_;
+    if (handler) callbacks_running_++;
     round_done_.notify_all();
   }
   LOG_ERROR("input %s: local cache: %s", input_.c_str(), st.message().c_str());
-  if (handler) handler(st.with_context("local cache"));
+  if (handler) {
+    handler(st.with_context("local cache"));
+    std::lock_guard<std::mutex> lock(mu_);
+    callbacks_running_--;
+    round_done_.notify_all();
+  }
+}
+
+void CacheLog::detach() {
+  std::unique_lock<std::mutex> lock(mu_);
+  listener_ = nullptr;
+  on_failure_ = nullptr;
+  round_done_.wait(lock, [&] { return callbacks_running_ == 0; });
 }
 
 void CacheLog::persist_meta(KvStore::Batch* batch) {
@@ -371,11 +382,14 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
     LOG_INFO("input %s: cache GC freed %llu bytes", input_.c_str(),
              static_cast<unsigned long long>(freed));
   }
-  if (taken > 0) {
+  if (taken > 0 && listener_) {
     std::function<void()> listener = listener_;
+    callbacks_running_++;
     lock.unlock();
-    if (listener) listener();
+    listener();
     lock.lock();
+    callbacks_running_--;
+    round_done_.notify_all();
   }
 }
 

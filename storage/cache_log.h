@@ -72,6 +72,9 @@ class CacheLog : public SourceLog {
   Status drop_all();
   // Called once if the store fails (a write or a read of data it should hold).
   void set_failure_handler(std::function<void(const Status&)> handler);
+  // Calls neither the data listener nor the failure handler again, and waits for a call
+  // under way to return: after it, what they reach may be destroyed.
+  void detach();
 
   // --- Progress and GC -----------------------------------------------------------------------
   // The applied position moved (mirrored locally; bounds what GC may delete). It is saved
@@ -158,6 +161,7 @@ class CacheLog : public SourceLog {
   bool failed_ = false;
   std::function<void()> listener_;
   std::function<void(const Status&)> on_failure_;
+  int callbacks_running_ = 0;  // listener or failure handler calls under way
 
   static constexpr uint64_t kMaxStagedBytes = 8ull << 20;
   static constexpr uint64_t kMaxWriteBytes = 2ull << 20;  // per group commit

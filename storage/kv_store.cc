@@ -131,6 +131,18 @@ void KvStore::compact(std::string_view begin, std::string_view end) {
   impl_->db->CompactRange(co, &b, &e);
 }
 
+uint64_t KvStore::approximate_size(std::string_view begin, std::string_view end) {
+  rocksdb::Range range(slice(begin), slice(end));
+  uint64_t size = 0;
+  rocksdb::SizeApproximationOptions o;
+  o.include_memtables = true;
+  o.include_files = true;
+  if (!impl_->db->GetApproximateSizes(o, impl_->db->DefaultColumnFamily(), &range, 1, &size).ok()) {
+    return 0;
+  }
+  return size;
+}
+
 uint64_t KvStore::disk_bytes() {
   uint64_t total = 0;
   std::error_code ec;

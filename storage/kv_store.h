@@ -54,6 +54,8 @@ class KvStore {
   Status sync_wal();
   // Compacts [begin, end) so deleted data frees disk.
   void compact(std::string_view begin, std::string_view end);
+  // Bytes the keys in [begin, end) take, in files and memtables, approximately.
+  uint64_t approximate_size(std::string_view begin, std::string_view end);
   // Bytes on disk (SST files and WAL), approximately.
   uint64_t disk_bytes();
 

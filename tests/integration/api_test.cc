@@ -2,6 +2,8 @@
 // between real redis-servers: every endpoint with good and bad input, checked on the target.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -11,6 +13,7 @@
 
 #include "tests/support/ferry_process.h"
 #include "tests/support/http_client.h"
+#include "tests/support/load.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/sync_checks.h"
 
@@ -21,32 +24,25 @@ using json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-void sleep_ms(int ms) {
-  std::this_thread::sleep_for(milliseconds(ms));
-}
-
-bool wait_until(const std::function<bool()>& done, seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    sleep_ms(50);
-  }
-  return done();
-}
-
-// A source and a target, and ferry syncing them with its API up.
+// A source and a target, and ferry syncing them with its API up. With a barrier, a second
+// input (never paused) syncs `barrier` into the same target: once a write of it has arrived,
+// one written before it to the first input would have arrived too, were it not paused.
 struct SyncUnderTest {
-  RedisServer source, target;
+  RedisServer source, target, barrier;
+  bool with_barrier = false;
   FerryProcess ferry;
   std::string token;
 
   bool start(const std::string& server_extra = "", const std::string& replay = "") {
     if (!source.start() || !target.start()) return false;
+    if (with_barrier && !barrier.start()) return false;
     source.cmd({"DEBUG", "POPULATE", "2000", "k", "16"});
     return start_ferry(server_extra, replay);
   }
   std::string config(const std::string& server_extra, const std::string& replay) {
-    std::string c = FerryProcess::config({source.address()}, target.address(), replay);
+    std::vector<std::string> inputs = {source.address()};
+    if (with_barrier) inputs.push_back(barrier.address());
+    std::string c = FerryProcess::config(inputs, target.address(), replay);
     const std::string timeout = "  gracefullStopTimeout: 20s\n";
     if (server_extra.find("gracefullStopTimeout") != std::string::npos) {
       c.erase(c.find(timeout), timeout.size());  // replaced by the test's own
@@ -68,15 +64,28 @@ struct SyncUnderTest {
     EXPECT_EQ(r.status, 200) << r.body << r.error;
     return json::parse(r.body, nullptr, false);
   }
+  // The first input's status.
+  json mine() {
+    for (const json& in : status()) {
+      if (in["Input"] == source.address()) return in;
+    }
+    return json::object();
+  }
   // Waits until the input applied everything the source wrote.
   bool caught_up(seconds timeout = seconds(60)) {
     return wait_until(
         [&] {
-          json s = status();
-          return s.is_array() && s.size() == 1 && s[0]["AppliedPhase"] == "stream" &&
-                 s[0]["AppliedOffset"] == source.info_int("replication", "master_repl_offset");
+          json in = mine();
+          return in.value("AppliedPhase", "") == "stream" &&
+                 in["AppliedOffset"] == source.info_int("replication", "master_repl_offset");
         },
         timeout);
+  }
+  // Waits until the barrier's input applied a new write (see above).
+  bool pass_barrier() {
+    barrier.cmd({"INCR", "barrier"});
+    barrier.cmd({"DEL", "barrier"});                   // leaves the data as it was
+    return wait_applied(ferry, barrier, seconds(30));  // (no token in these tests)
   }
 };
 
@@ -93,9 +102,12 @@ void expect_error(const HttpResult& r, long status, const std::string& mentions)
 }
 
 TEST(Api, StatusHasTheContractFieldsSortedByInput) {
-  // Three sources; ports compared as numbers, not text.
+  // Three sources; ports compared as numbers, not text: a's port has four digits, so as
+  // text it would sort after the others.
   RedisServer a, b, c, target;
-  ASSERT_TRUE(a.start() && b.start() && c.start() && target.start());
+  RedisServer::Options four_digits;
+  four_digits.port = free_port(9000, 9999);
+  ASSERT_TRUE(a.start(four_digits) && b.start() && c.start() && target.start());
   FerryProcess ferry;
   ASSERT_TRUE(
       ferry.start(FerryProcess::config({c.address(), a.address(), b.address()}, target.address())));
@@ -131,11 +143,13 @@ TEST(Api, StatusHasTheContractFieldsSortedByInput) {
     ports.push_back(std::stoi(addr.substr(addr.find(':') + 1)));
   }
   EXPECT_TRUE(std::is_sorted(ports.begin(), ports.end())) << r.body;
+  EXPECT_EQ(ports.front(), a.port()) << r.body;
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
 }
 
 TEST(Api, PauseStopsWritesAndResumeContinuesWithoutAFullSync) {
   SyncUnderTest s;
+  s.with_barrier = true;
   ASSERT_TRUE(s.start());
   ASSERT_TRUE(s.caught_up());
   const std::string in = s.source.address();
@@ -145,20 +159,20 @@ TEST(Api, PauseStopsWritesAndResumeContinuesWithoutAFullSync) {
   expect_error(s.call("POST", "/syncer/pause?inputs="), 400, "inputs");
   expect_error(s.call("POST", "/syncer/pause?inputs=" + in + ",127.0.0.1:1"), 400, "127.0.0.1:1");
   expect_error(s.call("POST", "/syncer/pause?inputs=nonsense"), 400, "nonsense");
-  EXPECT_EQ(s.status()[0]["State"], "run");
+  EXPECT_EQ(s.mine()["State"], "run");
 
   HttpResult r = s.call("POST", "/syncer/pause?inputs=" + in);
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(s.call("POST", "/syncer/pause?inputs=all&flushdb=yes").status, 200);  // again: no-op
-  EXPECT_EQ(s.status()[0]["State"], "pause");
+  EXPECT_EQ(s.call("POST", "/syncer/pause?inputs=" + in + "&flushdb=yes").status, 200);  // no-op
+  EXPECT_EQ(s.mine()["State"], "pause");
   for (int i = 0; i < 50; i++)
     s.source.cmd({"INCR", "while-paused"});
   const int64_t offset = s.source.info_int("replication", "master_repl_offset");
   // The source is still drained into the cache; the target sees nothing.
-  ASSERT_TRUE(wait_until([&] { return s.status()[0]["CachedOffset"] == offset; }, seconds(10)));
-  sleep_ms(500);
+  ASSERT_TRUE(wait_until([&] { return s.mine()["CachedOffset"] == offset; }, seconds(10)));
+  ASSERT_TRUE(s.pass_barrier());
   EXPECT_EQ(s.target.cmd({"EXISTS", "while-paused"}).integer, 0);
-  EXPECT_LT(s.status()[0]["AppliedOffset"].get<int64_t>(), offset);
+  EXPECT_LT(s.mine()["AppliedOffset"].get<int64_t>(), offset);
 
   r = s.call("POST", "/syncer/resume?inputs=" + in);
   EXPECT_EQ(r.status, 200) << r.body;
@@ -172,16 +186,17 @@ TEST(Api, PauseStopsWritesAndResumeContinuesWithoutAFullSync) {
 
 TEST(Api, RestartKeepsDataAndPausedInputsStayPaused) {
   SyncUnderTest s;
+  s.with_barrier = true;
   ASSERT_TRUE(s.start());
   ASSERT_TRUE(s.caught_up());
-  ASSERT_EQ(s.call("POST", "/syncer/pause?inputs=all").status, 200);
+  ASSERT_EQ(s.call("POST", "/syncer/pause?inputs=" + s.source.address()).status, 200);
   s.source.cmd({"SET", "before-restart", "1"});
   HttpResult r = s.call("POST", "/syncer/restart");
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(s.status()[0]["State"], "pause");
-  sleep_ms(300);
+  EXPECT_EQ(s.mine()["State"], "pause");
+  ASSERT_TRUE(s.pass_barrier());
   EXPECT_EQ(s.target.cmd({"EXISTS", "before-restart"}).integer, 0);
-  ASSERT_EQ(s.call("POST", "/syncer/resume?inputs=all").status, 200);
+  ASSERT_EQ(s.call("POST", "/syncer/resume?inputs=" + s.source.address()).status, 200);
   s.source.cmd({"SET", "after-restart", "1"});
   ASSERT_TRUE(s.caught_up());
   expect_equal_data(s.source, s.target);
@@ -485,6 +500,90 @@ TEST(Api, GcHandoverAndUnknownRequests) {
   EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
+// A source removed from the configuration: GC reclaims its cached data and says how much
+// (no more than what its source ever sent), once.
+TEST(Api, GcReclaimsARemovedInputAndSaysHowMuch) {
+  RedisServer a, b, target;
+  ASSERT_TRUE(a.start() && b.start() && target.start());
+  b.cmd({"DEBUG", "POPULATE", "20000", "k", "64"});
+  FerryProcess ferry;
+  const std::string cache = "channel:\n  storer:\n    dirPath: " + ferry.dir() + "/cache\n";
+  ASSERT_TRUE(
+      ferry.start(FerryProcess::config({a.address(), b.address()}, target.address()) + cache));
+  ASSERT_TRUE(wait_applied(ferry, b, seconds(60))) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  ASSERT_TRUE(ferry.start(FerryProcess::config({a.address()}, target.address()) + cache));
+  ASSERT_TRUE(wait_applied(ferry, a, seconds(60))) << ferry.log();
+  HttpResult r = http("POST", ferry.api() + "/storage/gc");
+  ASSERT_EQ(r.status, 200) << r.body;
+  uint64_t freed = json::parse(r.body)["freed_bytes"].get<uint64_t>();
+  uint64_t sent =
+      static_cast<uint64_t>(b.info_int("memory", "used_memory_dataset")) + source_offset(b);
+  EXPECT_GT(freed, 0u) << r.body;
+  EXPECT_LT(freed, 2 * sent) << r.body;  // an underflow would be ~2^64
+  r = http("POST", ferry.api() + "/storage/gc");
+  EXPECT_EQ(json::parse(r.body)["freed_bytes"].get<uint64_t>(), 0u) << r.body;
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+// A web page in a browser on the same host can send requests to the API: those that change
+// something are refused when the browser says they come from another site.
+TEST(Api, BrowserOriginatedMutationsAreRefused) {
+  SyncUnderTest s;
+  ASSERT_TRUE(s.start());
+  ASSERT_TRUE(s.caught_up());
+  const std::string url = s.ferry.api() + "/syncer/pause?inputs=all";
+  for (const std::vector<std::string>& headers :
+       {std::vector<std::string>{"Origin: http://evil.example"},
+        std::vector<std::string>{"Sec-Fetch-Site: cross-site"},
+        std::vector<std::string>{"Origin: http://evil.example:8080",
+                                 "Sec-Fetch-Site: same-site"}}) {
+    HttpResult r = http("POST", url, "", headers);
+    expect_error(r, 403, "web page");
+    EXPECT_EQ(s.mine()["State"], "run") << headers[0];
+  }
+  expect_error(http("POST", s.ferry.api() + "/storage/gc", "", {"Origin: http://evil.example"}),
+               403, "web page");
+  // Reads are answered; the API's own origin may change things.
+  EXPECT_EQ(
+      http("GET", s.ferry.api() + "/syncer/status", "", {"Origin: http://evil.example"}).status,
+      200);
+  const std::string own = "Origin: " + s.ferry.api();
+  EXPECT_EQ(http("POST", url, "", {own, "Sec-Fetch-Site: same-origin"}).status, 200);
+  EXPECT_EQ(s.mine()["State"], "pause");
+  EXPECT_EQ(http("POST", s.ferry.api() + "/syncer/resume?inputs=all").status, 200);
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+}
+
+// A restart waits for an unreachable target for seconds; meanwhile health, readiness and
+// metrics still answer at once.
+TEST(Api, HealthAndMetricsAnswerWhileARestartRuns) {
+  SyncUnderTest s;
+  ASSERT_TRUE(s.start());
+  ASSERT_TRUE(s.caught_up());
+  s.target.stop();
+  std::atomic<bool> restarted{false};
+  std::thread restart([&] {
+    s.call("POST", "/syncer/restart");
+    restarted = true;
+  });
+  // The restart is under way once the log says so.
+  EXPECT_TRUE(s.ferry.wait_for_log("restarting every input", seconds(30)));
+  int answered = 0;
+  for (int i = 0; i < 10 && !restarted; i++) {
+    HttpResult h = http("GET", s.ferry.api() + "/debug/health", "", {}, 2);
+    HttpResult m = http("GET", s.ferry.api() + "/prometheus", "", {}, 2);
+    EXPECT_EQ(h.status, 200) << h.error;
+    EXPECT_EQ(m.status, 200) << m.error;
+    answered++;
+  }
+  EXPECT_FALSE(restarted) << "the restart ended before the checks: nothing was proven";
+  EXPECT_EQ(answered, 10);
+  restart.join();
+  ASSERT_TRUE(s.target.restart());
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+}
+
 TEST(Api, DeleteExitsZeroAndARestartResumesWithoutAFullSync) {
   SyncUnderTest s;
   ASSERT_TRUE(s.start());
@@ -513,7 +612,7 @@ TEST(Api, AStopCutShortByTheTimeoutExitsOneAndLosesNothing) {
   s.target.freeze();
   for (int i = 0; i < 300; i++)
     s.source.cmd({"INCR", "during-freeze"});
-  sleep_ms(300);
+  ASSERT_TRUE(wait_received(s.ferry, s.source, seconds(30)));
   std::string before = s.status().dump();
   HttpResult r = s.call("DELETE", "/");
   EXPECT_EQ(r.status, 200);

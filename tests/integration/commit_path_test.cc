@@ -21,6 +21,7 @@
 #include "tests/support/load.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/sync_checks.h"
+#include "tests/support/tcp_proxy.h"
 
 namespace ferry::test {
 namespace {
@@ -274,6 +275,110 @@ TEST(CommitPath, StopMidwayThenRestartAppliesEverythingOnce) {
   EXPECT_EQ(again.stop(), 0) << again.output();
 }
 
+// Two sources into one target: one's FLUSHALL and SWAPDB 0 1 empty or move DB 0, yet the
+// other input's checkpoint stays where it was — a kill afterwards resumes both without a
+// full sync.
+TEST(CommitPath, OneSourcesFlushallKeepsTheOtherInputsCheckpoint) {
+  RedisServer a, b, target;
+  ASSERT_TRUE(a.start() && b.start() && target.start());
+  a.cmd({"SET", "from-a", "1"});
+  b.cmd({"SET", "from-b", "1"});
+  FerryProcess ferry;
+  const std::string config = FerryProcess::config({a.address(), b.address()}, target.address());
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(wait_applied(ferry, a, seconds(60)) && wait_applied(ferry, b, seconds(60)));
+  b.cmd({"SET", "b-streams", "1"});  // b's checkpoint is in its stream now
+  ASSERT_TRUE(wait_applied(ferry, b, seconds(60)));
+  const std::string b_checkpoint = "ferry-checkpoint:" + b.address();
+  a.cmd({"SET", "x", "1"});
+  a.cmd({"SWAPDB", "0", "1"});
+  ASSERT_TRUE(wait_applied(ferry, a, seconds(30)));
+  target.cmd({"SELECT", "0"});
+  EXPECT_EQ(target.cmd({"EXISTS", b_checkpoint}).integer, 1);
+  target.cmd({"SELECT", "1"});
+  EXPECT_EQ(target.cmd({"EXISTS", b_checkpoint}).integer, 0);
+  EXPECT_EQ(target.cmd({"EXISTS", "x"}).integer, 1);
+  target.cmd({"SELECT", "0"});
+  a.cmd({"FLUSHALL"});
+  ASSERT_TRUE(wait_applied(ferry, a, seconds(30)));
+  EXPECT_EQ(target.cmd({"DBSIZE"}).integer, 2);  // only the two checkpoints
+  EXPECT_EQ(target.cmd({"HGET", b_checkpoint, "phase"}).str, "stream");
+  EXPECT_EQ(target.cmd({"HEXISTS", "ferry-checkpoint:" + a.address(), "seq"}).integer, 1);
+  ferry.kill();
+  b.cmd({"INCR", "after-kill"});
+  a.cmd({"INCR", "after-kill-a"});
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(wait_applied(ferry, a, seconds(60)) && wait_applied(ferry, b, seconds(60)));
+  EXPECT_EQ(target.cmd({"GET", "after-kill"}).str, "1");
+  EXPECT_EQ(target.cmd({"GET", "after-kill-a"}).str, "1");
+  EXPECT_EQ(a.info_int("stats", "sync_full"), 1) << ferry.log();
+  EXPECT_EQ(b.info_int("stats", "sync_full"), 1) << ferry.log();
+  EXPECT_NE(ferry.log().find("input " + b.address() + ": resuming from the checkpoint"),
+            std::string::npos)
+      << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+// The target's host vanishes without a reset (its connections stay open and carry nothing):
+// after replyTimeout ferry lets the connection go, says what it waits for, and once the host
+// is back applies everything, once.
+TEST(CommitPath, ATargetThatVanishesWithoutAResetIsLetGo) {
+  RedisServer source, target;
+  ASSERT_TRUE(source.start() && target.start());
+  TcpProxy proxy;
+  ASSERT_TRUE(proxy.start(target.endpoint()));
+  std::string config = FerryProcess::config({source.address()}, proxy.address());
+  config.insert(config.find("output:\n  redis:\n") + 17, "    replyTimeout: 2s\n");
+  FerryProcess ferry;
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  proxy.blackhole();
+  std::string err;
+  ASSERT_EQ(pipeline(source.endpoint(), counter_load(5000, 0, nullptr), 1000, &err), 0) << err;
+  ASSERT_TRUE(ferry.wait_for_log("no answer for 2 s", seconds(30))) << ferry.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return input_status(ferry, source.address())["Waiting"].get<std::string>().find(
+                   "no answer") != std::string::npos;
+      },
+      seconds(30)))
+      << input_status(ferry, source.address()).dump();
+  EXPECT_EQ(http("GET", ferry.api() + "/debug/ready").status, 503);
+  proxy.restore();
+  ASSERT_TRUE(wait_applied(ferry, source, seconds(60))) << ferry.log();
+  expect_counters_equal(source, target);
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+// A restart while the target is down: the inputs cannot start. They stay listed, stopped,
+// with the error; readiness says so; ferry starts them once the target is back.
+TEST(CommitPath, ARestartThatCannotStartAnInputKeepsItListedAndRetries) {
+  RedisServer source, target;
+  ASSERT_TRUE(source.start() && target.start());
+  FerryProcess ferry;
+  ASSERT_TRUE(ferry.start(FerryProcess::config({source.address()}, target.address())));
+  ASSERT_TRUE(wait_applied(ferry, source, seconds(60))) << ferry.log();
+  target.stop();
+  HttpResult r = http("POST", ferry.api() + "/syncer/restart");
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_NE(r.body.find("cannot reach the target"), std::string::npos) << r.body;
+  json st = input_status(ferry, source.address());
+  EXPECT_EQ(st["State"], "stop") << st.dump();
+  EXPECT_NE(st["Error"].get<std::string>().find("not started"), std::string::npos) << st.dump();
+  HttpResult ready = http("GET", ferry.api() + "/debug/ready");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_NE(ready.body.find("not started"), std::string::npos) << ready.body;
+  EXPECT_EQ(http("GET", ferry.api() + "/debug/health").status, 200);
+  ASSERT_TRUE(target.restart());
+  source.cmd({"SET", "after-restart", "1"});
+  ASSERT_TRUE(wait_until([&] { return http("GET", ferry.api() + "/debug/ready").status == 200; },
+                         seconds(60)))
+      << ferry.log();
+  ASSERT_TRUE(wait_applied(ferry, source, seconds(60))) << ferry.log();
+  EXPECT_EQ(target.cmd({"GET", "after-restart"}).str, "1");
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
 // --- the full sync ---------------------------------------------------------------------------
 
 // An RDB of `n` string keys and, in the middle of it (in RDB order), one small hash; saved
@@ -281,7 +386,7 @@ TEST(CommitPath, StopMidwayThenRestartAppliesEverythingOnce) {
 // in RDB order with their record offsets, and the index of the hash.
 struct Rdb {
   std::string bytes;
-  std::vector<std::string> keys;  // RDB order
+  std::vector<std::string> keys;                     // RDB order
   std::vector<std::pair<uint64_t, uint64_t>> spans;  // key_offset, end_offset
   size_t middle = 0;
 };
@@ -363,8 +468,8 @@ TEST(CommitPath, ValueThatCannotBeDecodedStopsBeforeTheKey) {
   RedisServer target;
   ASSERT_TRUE(target.start());
   FerryProcess ferry;
-  ASSERT_TRUE(ferry.start(FerryProcess::config({master.address()}, target.address(),
-                                               "    batchCmdCount: 20\n")));
+  ASSERT_TRUE(ferry.start(
+      FerryProcess::config({master.address()}, target.address(), "    batchCmdCount: 20\n")));
   EXPECT_EQ(ferry.wait_exit(seconds(60)), 1) << ferry.output();
   EXPECT_NE(ferry.output().find(rdb.keys[rdb.middle]), std::string::npos) << ferry.output();
   EXPECT_NE(ferry.output().find("listpack"), std::string::npos) << ferry.output();
@@ -439,13 +544,16 @@ TEST(CommitPath, OneInputStoppedOnCorruptInputLeavesTheOtherRunning) {
   EXPECT_NE(http("GET", ferry.api() + "/debug/ready").body.find(master.address()),
             std::string::npos);
   source.cmd({"SET", "still", "flowing"});
-  ASSERT_TRUE(wait_until([&] { return target.cmd({"EXISTS", "still"}).integer == 1; },
-                         seconds(30)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return target.cmd({"EXISTS", "still"}).integer == 1;
+      },
+      seconds(30)));
   EXPECT_TRUE(ferry.running());
   EXPECT_EQ(input_status(ferry, master.address())["State"], "stop");
-  EXPECT_NE(input_status(ferry, master.address())["Error"].get<std::string>().find(
-                "key:000000000091"),
-            std::string::npos);
+  EXPECT_NE(
+      input_status(ferry, master.address())["Error"].get<std::string>().find("key:000000000091"),
+      std::string::npos);
 }
 
 }  // namespace

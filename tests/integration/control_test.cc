@@ -10,6 +10,7 @@
 
 #include "config/config_loader.h"
 #include "pipeline/supervisor.h"
+#include "tests/support/load.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/sync_checks.h"
 #include "tests/support/workload.h"
@@ -19,15 +20,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-bool wait_until(const std::function<bool()>& done, seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return done();
-}
 
 // A Supervisor syncing `sources` into `target`, with its cache in a temporary directory and
 // its progress loop on a thread, as `ferry sync` runs it.
@@ -95,13 +87,17 @@ void expect_equal_data(RedisServer& source, RedisServer& target) {
 }
 
 TEST(Control, StatusReportsStateRoleTransactionAndOffsets) {
-  RedisServer source, target;
+  // `barrier` is a second input into the same target, never paused: once its write has
+  // arrived, one written before it to the paused input would have arrived too.
+  RedisServer source, barrier, target;
   ASSERT_TRUE(source.start());
+  ASSERT_TRUE(barrier.start());
   ASSERT_TRUE(target.start());
   source.cmd({"DEBUG", "POPULATE", "5000", "k", "16"});
-  Daemon d({source.address()}, target.address());
+  Daemon d({source.address(), barrier.address()}, target.address());
   ASSERT_TRUE(d.start());
   ASSERT_TRUE(d.wait_caught_up(source));
+  ASSERT_TRUE(d.wait_caught_up(barrier));
   InputStatus s = d.status(source.address());
   EXPECT_EQ(input_state_name(s.state), std::string("run"));
   EXPECT_EQ(s.role, "leader");
@@ -121,10 +117,17 @@ TEST(Control, StatusReportsStateRoleTransactionAndOffsets) {
   uint64_t source_offset = source.info_int("replication", "master_repl_offset");
   ASSERT_TRUE(wait_until([&] { return d.status(source.address()).cached_offset == source_offset; },
                          seconds(10)));
-  std::this_thread::sleep_for(milliseconds(300));
+  barrier.cmd({"SET", "barrier", "1"});
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return target.cmd({"EXISTS", "barrier"}).integer == 1;
+      },
+      seconds(10)));
   s = d.status(source.address());
   EXPECT_EQ(s.applied_offset, applied);
   EXPECT_EQ(target.try_cmd({"GET", "paused-counter"}).type, Reply::Type::kNil);
+  barrier.cmd({"DEL", "barrier"});
+  ASSERT_TRUE(d.wait_caught_up(barrier));
   // Resuming twice is an error the second time; unknown inputs change nothing.
   EXPECT_FALSE(d.control().pause({"127.0.0.1:1", source.address()}).is_ok());
   ASSERT_TRUE(d.control().resume({source.address()}).is_ok());
@@ -148,13 +151,13 @@ TEST(Control, ForcedFullSyncWithFlushdbStartsTheTargetOver) {
   wo.seed = 91;
   wo.big_keys = false;
   writer.start(source.endpoint(), wo);
-  std::this_thread::sleep_for(milliseconds(1500));
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   // Keys only the target has: a full sync with flushdb removes them.
   target.cmd({"SELECT", "3"});
   target.cmd({"SET", "stray", "x"});
   target.cmd({"SELECT", "0"});
   ASSERT_TRUE(d.control().full_sync({source.address()}, true).is_ok());
-  std::this_thread::sleep_for(milliseconds(1500));
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   ASSERT_TRUE(d.wait_caught_up(source));

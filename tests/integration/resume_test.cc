@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "tests/support/ferry_process.h"
+#include "tests/support/load.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/sync_checks.h"
 #include "tests/support/workload.h"
@@ -19,10 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-void sleep_ms(int ms) {
-  std::this_thread::sleep_for(milliseconds(ms));
-}
 
 void expect_equal_data(RedisServer& source, RedisServer& target, int timeout_s = 60) {
   std::string detail;
@@ -46,6 +43,12 @@ void start_synced(Synced* s) {
   ASSERT_TRUE(s->ferry.wait_for_log("full sync applied", seconds(60))) << s->ferry.log();
 }
 
+// Whether the RDB has been applied in part: a checkpoint inside it is in the target.
+bool inside_full_sync_apply(const FerryProcess& ferry, RedisServer& source) {
+  json s = input_status(ferry, source.address());
+  return s.is_object() && s["AppliedPhase"] == "rdb" && s["AppliedOffset"].get<uint64_t>() > 0;
+}
+
 TEST(Resume, KillNineTenTimesAppliesEverythingExactlyOnce) {
   RedisServer source, target;
   ASSERT_TRUE(source.start());
@@ -60,35 +63,43 @@ TEST(Resume, KillNineTenTimesAppliesEverythingExactlyOnce) {
   FerryProcess ferry;
   const std::string config = FerryProcess::config({source.address()}, target.address());
   ASSERT_TRUE(ferry.start(config));
-  // The RDB must be in the cache: a kill while it is still arriving needs a new full sync.
+  // The first kill lands inside the full sync's apply, whatever the machine's speed: once
+  // part of the RDB is applied, the target holds every write until ferry is dead — and the
+  // whole RDB is in the cache (a kill while it still arrives would need a new full sync).
+  ASSERT_TRUE(wait_until([&] { return inside_full_sync_apply(ferry, source); }, seconds(120)))
+      << ferry.log();
+  target.cmd({"CLIENT", "PAUSE", "60000", "WRITE"});
   ASSERT_TRUE(ferry.wait_for_log("RDB received", seconds(60))) << ferry.log();
+  ferry.kill();
+  target.cmd({"CLIENT", "UNPAUSE"});
+  ASSERT_TRUE(ferry.start(config));
   std::mt19937 rng(7);
-  for (int i = 0; i < 10; i++) {
-    // The first kill lands early in the full sync's apply; the next ones wherever they
-    // land (on a slow build, all inside the full sync); the last five surely in the stream.
+  for (int i = 1; i < 10; i++) {
+    // The next kills land wherever the workload has got to after a random number of its
+    // operations; the last five surely in the stream.
     if (i == 5) {
       // Applied: logged, or a restart already resumed in the stream.
-      auto past_full_sync = [&] {
-        std::string log = ferry.log();
-        return log.find("full sync applied") != std::string::npos ||
-               log.find("resuming from the checkpoint") != std::string::npos;
-      };
-      for (int t = 0; t < 1200 && !past_full_sync(); t++)
-        sleep_ms(100);
-      ASSERT_TRUE(past_full_sync()) << ferry.log();
+      ASSERT_TRUE(wait_until(
+          [&] {
+            std::string log = ferry.log();
+            return log.find("full sync applied") != std::string::npos ||
+                   log.find("resuming from the checkpoint") != std::string::npos;
+          },
+          seconds(120)))
+          << ferry.log();
     }
-    sleep_ms(i == 0 ? 150 : 150 + static_cast<int>(rng() % 1200));
+    ASSERT_TRUE(wait_ops(writer, 200 + rng() % 3000)) << writer.error();
     ferry.kill();
     ASSERT_TRUE(ferry.start(config));
   }
-  sleep_ms(1500);
+  ASSERT_TRUE(wait_ops(writer, 2000)) << writer.error();
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   expect_equal_data(source, target);
   EXPECT_EQ(source.info_int("stats", "sync_full"), 1) << ferry.log();
-  // A restart after a kill in the full sync says so.
+  // The restart after the first kill resumed inside the full sync.
   EXPECT_NE(ferry.log().find("resuming the full sync at the checkpoint"), std::string::npos)
-      << "no kill landed during the full sync";
+      << ferry.log();
   EXPECT_NE(ferry.log().find("replaying the local cache"), std::string::npos);
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
 }
@@ -97,19 +108,24 @@ TEST(Resume, FrozenTargetNeverCostsTheSourceLink) {
   Synced synced;
   ASSERT_NO_FATAL_FAILURE(start_synced(&synced));
   auto& [source, target, ferry, config] = synced;
-  // A replica that falls 4 MiB behind is dropped at once from now on: far less than the
-  // ~100 MB the source writes while the target is frozen, so ferry must keep reading; a
-  // little more than a scheduling hiccup on a loaded 2-core machine.
-  source.cmd({"CONFIG", "SET", "client-output-buffer-limit", "replica 4mb 4mb 0"});
+  // A replica that falls 16 MiB behind is dropped at once from now on: far less than the
+  // 48 MB the source writes while the target is frozen, so ferry must keep reading while
+  // its target takes nothing.
+  source.cmd({"CONFIG", "SET", "client-output-buffer-limit", "replica 16mb 16mb 0"});
   Workload writer;
   Workload::Options wo;
   wo.seed = 44;
   writer.start(source.endpoint(), wo);
-  sleep_ms(1000);
+  ASSERT_TRUE(wait_ops(writer, 1000)) << writer.error();
   target.freeze();
-  sleep_ms(30000);
+  const uint64_t frozen_at = source_offset(source);
+  ASSERT_TRUE(
+      wait_until([&] { return source_offset(source) > frozen_at + (48u << 20); }, seconds(300)))
+      << writer.error();
+  // ferry has kept up with the source all along, the target frozen.
+  EXPECT_TRUE(wait_received(ferry, source, seconds(30)));
   target.unfreeze();
-  sleep_ms(1000);
+  ASSERT_TRUE(wait_ops(writer, 1000)) << writer.error();
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   expect_equal_data(source, target, 120);
@@ -133,17 +149,16 @@ TEST(Resume, SourceFailoverContinuesWithoutAFullSync) {
   wo.seed = 55;
   wo.big_keys = false;
   writer.start(source.endpoint(), wo);
-  sleep_ms(2000);
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   // Let the replica and ferry catch up, then promote the replica.
-  for (int i = 0; i < 200; i++) {
-    if (replica.info_int("replication", "master_repl_offset") ==
-        source.info_int("replication", "master_repl_offset")) {
-      break;
-    }
-    sleep_ms(50);
-  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return replica.info_int("replication", "master_repl_offset") ==
+               source.info_int("replication", "master_repl_offset");
+      },
+      seconds(30)));
   expect_equal_data(source, target);
   ASSERT_EQ(ferry.stop(), 0) << ferry.output();
   replica.cmd({"REPLICAOF", "NO", "ONE"});
@@ -152,7 +167,7 @@ TEST(Resume, SourceFailoverContinuesWithoutAFullSync) {
   Workload writer2;
   wo.seed = 56;
   writer2.start(replica.endpoint(), wo);
-  sleep_ms(2000);
+  ASSERT_TRUE(wait_ops(writer2, 3000)) << writer2.error();
   writer2.stop();
   ASSERT_EQ(writer2.error(), "");
   expect_equal_data(replica, target);
@@ -174,11 +189,10 @@ TEST(Resume, WritesInDb5StayInDb5AcrossAKill) {
   wo.flushdb = false;
   wo.big_keys = false;
   writer.start(source.endpoint(), wo);
-  sleep_ms(1500);
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   ferry.kill();
-  sleep_ms(500);
   ASSERT_TRUE(ferry.start(config));
-  sleep_ms(1500);
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   expect_equal_data(source, target);
@@ -215,8 +229,11 @@ TEST(Resume, CacheGcReclaimsOldDataButNeverWhatIsNeeded) {
   wo.big_keys = false;
   writer.start(source.endpoint(), wo);
   // Far more than 8 MB goes through the cache.
-  sleep_ms(8000);
-  EXPECT_NE(ferry.log().find("cache GC freed"), std::string::npos) << ferry.log();
+  const uint64_t started_at = source_offset(source);
+  ASSERT_TRUE(
+      wait_until([&] { return source_offset(source) > started_at + (24u << 20); }, seconds(120)))
+      << writer.error();
+  EXPECT_TRUE(ferry.wait_for_log("cache GC freed", seconds(30))) << ferry.log();
   EXPECT_LT(dir_bytes(ferry.dir() + "/cache"), 40ull << 20);
   // With the target frozen, nothing may be reclaimed: the cache fills and the source link
   // is let go, then resumed from the source's backlog.
@@ -224,7 +241,7 @@ TEST(Resume, CacheGcReclaimsOldDataButNeverWhatIsNeeded) {
   bool filled = ferry.wait_for_log("the local cache is full", seconds(60));
   target.unfreeze();
   EXPECT_TRUE(filled) << ferry.log();
-  sleep_ms(1000);
+  ASSERT_TRUE(wait_ops(writer, 1000)) << writer.error();
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   expect_equal_data(source, target, 120);
@@ -241,7 +258,7 @@ TEST(Resume, TornCacheTailIsCutAndRecovered) {
   wo.seed = 88;
   wo.big_keys = false;
   writer.start(source.endpoint(), wo);
-  sleep_ms(1500);
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   ferry.kill();
   // Damage the newest write-ahead log: cut it and garble what is left of its end.
   std::string newest;
@@ -262,7 +279,7 @@ TEST(Resume, TornCacheTailIsCutAndRecovered) {
     f.write("garbage-garbage-garbage", 23);
   }
   ASSERT_TRUE(ferry.start(config));
-  sleep_ms(1500);
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   expect_equal_data(source, target);
@@ -343,10 +360,17 @@ TEST(Resume, CachedDataOfARemovedSourceIsReclaimedOnceStale) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
   const std::string reclaimed = "reclaimed the data of input " + b.address();
   EXPECT_EQ(ferry.log().find(reclaimed), std::string::npos) << ferry.log();
-  sleep_ms(1500);
-  ASSERT_TRUE(ferry.start(FerryProcess::config({a.address()}, target.address()) + cache));
-  EXPECT_TRUE(ferry.wait_for_log(reclaimed, seconds(10))) << ferry.log();
-  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  // Once b's data is older than 1 s a start reclaims it: start until one does.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        fs::remove(ferry.dir() + "/ferry.log");
+        EXPECT_TRUE(ferry.start(FerryProcess::config({a.address()}, target.address()) + cache));
+        bool started = ferry.wait_for_log("syncing into", seconds(30));
+        EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+        return started && ferry.log().find(reclaimed) != std::string::npos;
+      },
+      seconds(30)))
+      << ferry.log();
   EXPECT_EQ(a.info_int("stats", "sync_full"), 1);
 }
 

@@ -32,7 +32,8 @@ size_t on_header(char* data, size_t size, size_t n, void* out) {
 
 }  // namespace
 
-HttpResult http(const std::string& method, const std::string& url, const std::string& token) {
+HttpResult http(const std::string& method, const std::string& url, const std::string& token,
+                const std::vector<std::string>& extra_headers, long timeout_s) {
   HttpResult r;
   CURL* curl = curl_easy_init();
   if (!curl) {
@@ -42,7 +43,7 @@ HttpResult http(const std::string& method, const std::string& url, const std::st
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -51,8 +52,10 @@ HttpResult http(const std::string& method, const std::string& url, const std::st
   if (!token.empty()) {
     std::string h = "Authorization: Bearer " + token;
     headers = curl_slist_append(headers, h.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   }
+  for (const std::string& h : extra_headers)
+    headers = curl_slist_append(headers, h.c_str());
+  if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OK) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);

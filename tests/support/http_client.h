@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace ferry::test {
 
@@ -13,7 +14,9 @@ struct HttpResult {
   std::string error;                           // why there was no answer
 };
 
-// `url` like "http://127.0.0.1:18001/syncer/status"; `token` adds "Authorization: Bearer".
-HttpResult http(const std::string& method, const std::string& url, const std::string& token = "");
+// `url` like "http://127.0.0.1:18001/syncer/status"; `token` adds "Authorization: Bearer";
+// `extra_headers` are "Name: value" lines.
+HttpResult http(const std::string& method, const std::string& url, const std::string& token = "",
+                const std::vector<std::string>& extra_headers = {}, long timeout_s = 60);
 
 }  // namespace ferry::test

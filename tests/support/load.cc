@@ -21,6 +21,12 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
   return true;
 }
 
+bool wait_ops(const Workload& writer, uint64_t more, std::chrono::milliseconds timeout) {
+  uint64_t want = writer.ops() + more;
+  return wait_until([&] { return writer.ops() >= want || !writer.error().empty(); }, timeout) &&
+         writer.error().empty();
+}
+
 int64_t pipeline(const Endpoint& server, const std::vector<std::vector<std::string>>& commands,
                  size_t group, std::string* first_error) {
   Socket sock;

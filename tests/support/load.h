@@ -13,6 +13,7 @@
 #include "net/endpoint.h"
 #include "tests/support/ferry_process.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/workload.h"
 
 namespace ferry::test {
 
@@ -20,6 +21,10 @@ using json = nlohmann::json;
 
 // Polls `done` every 20 ms until it holds or the timeout passes.
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+
+// Waits until the workload has run `more` operations beyond what it had run at the call.
+bool wait_ops(const Workload& writer, uint64_t more,
+              std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // Sends `commands` on one connection in pipelined groups of `group`, reading every reply.
 // Returns how many replies were errors (-1 when the connection failed); the first error

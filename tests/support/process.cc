@@ -97,13 +97,17 @@ bool port_free(int port) {
 }  // namespace
 
 int free_port() {
+  return free_port(20000, 40000);
+}
+
+int free_port(int lo, int hi) {
   static std::mutex mu;
   static std::set<int> handed_out;
   static std::mt19937 rng(static_cast<unsigned>(getpid()) * 7919u +
                           static_cast<unsigned>(time(nullptr)));
   std::lock_guard<std::mutex> lock(mu);
   for (int attempt = 0; attempt < 1000; attempt++) {
-    int port = 20000 + static_cast<int>(rng() % 20000);
+    int port = lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo));
     if (handed_out.count(port) || !port_free(port) || !port_free(port + 10000)) continue;
     handed_out.insert(port);
     return port;

@@ -36,6 +36,8 @@ class Process {
 // Picks a TCP port on loopback that is free, and whose port+10000 is free too (the Redis
 // Cluster bus), from a range unlikely to hold system services.
 int free_port();
+// The same, from [lo, hi).
+int free_port(int lo, int hi);
 
 std::string make_temp_dir(const std::string& prefix);
 void write_file(const std::string& path, const std::string& data);

@@ -24,7 +24,7 @@ bool RedisServer::start(const Options& options) {
   dir_ = make_temp_dir("ferry-redis");
   if (dir_.empty()) return false;
   for (int attempt = 0; attempt < 5; attempt++) {
-    port_ = free_port();
+    port_ = options.port ? options.port : free_port();
     if (launch()) return true;
     proc_.kill();
   }

@@ -21,6 +21,7 @@ class RedisServer {
     std::vector<std::string> args;  // extra redis-server arguments
     std::string rdb;                // bytes to load at start (written as dump.rdb)
     std::string aof;                // bytes of an old-style AOF to load at start
+    int port = 0;                   // 0: a free one
   };
 
   RedisServer() = default;

@@ -19,15 +19,15 @@ namespace ferry {
 namespace {
 
 TEST(ErrorPolicy, ClassifiesTheTargetsAnswers) {
-  for (const char* e : {"OOM command not allowed when used memory > 'maxmemory'.",
-                        "LOADING Redis is loading the dataset in memory",
-                        "READONLY You can't write against a read only replica.",
-                        "BUSY Redis is busy running a script.", "TRYAGAIN Multiple keys",
-                        "CLUSTERDOWN The cluster is down", "MASTERDOWN Link with MASTER is down",
-                        "MISCONF Redis is configured to save RDB snapshots",
-                        "NOREPLICAS Not enough good replicas to write.",
-                        "NOAUTH Authentication required.", "MOVED 3999 127.0.0.1:6381",
-                        "ERR max number of clients reached"}) {
+  for (const char* e :
+       {"OOM command not allowed when used memory > 'maxmemory'.",
+        "LOADING Redis is loading the dataset in memory",
+        "READONLY You can't write against a read only replica.",
+        "BUSY Redis is busy running a script.", "TRYAGAIN Multiple keys",
+        "CLUSTERDOWN The cluster is down", "MASTERDOWN Link with MASTER is down",
+        "MISCONF Redis is configured to save RDB snapshots",
+        "NOREPLICAS Not enough good replicas to write.", "NOAUTH Authentication required.",
+        "MOVED 3999 127.0.0.1:6381", "ERR max number of clients reached"}) {
     EXPECT_EQ(classify_error(e).cls, ErrorClass::kTransient) << e;
   }
   struct Case {
@@ -140,8 +140,7 @@ TEST(BatchLayout, FencedTransactionByDefault) {
   EXPECT_EQ(b.seq, 8u);
   std::vector<std::string> want = {"SELECT 0",
                                    "WATCH ferry-checkpoint:127.0.0.1:6379",
-                                   "EVAL " + std::string(ckpt::kFenceScript).substr(0, 12) +
-                                       " 1",
+                                   "EVAL " + std::string(ckpt::kFenceScript).substr(0, 12) + " 1",
                                    "MULTI",
                                    "SELECT 0 (queued)",
                                    "INCR a (queued)",
@@ -154,7 +153,8 @@ TEST(BatchLayout, FencedTransactionByDefault) {
   EXPECT_EQ(b.expects.back().exec_first, 4u);
   EXPECT_EQ(b.expects.back().exec_count, 4u);
   // The fence asks for the batch before this one.
-  std::string fence(b.wire, b.expects[2].cmd_offset, b.expects[3].cmd_offset - b.expects[2].cmd_offset);
+  std::string fence(b.wire, b.expects[2].cmd_offset,
+                    b.expects[3].cmd_offset - b.expects[2].cmd_offset);
   EXPECT_NE(fence.find("$1\r\n7\r\n"), std::string::npos) << fence;
   EXPECT_EQ(b.expects[5].src_offset, 100u);
 }
@@ -186,12 +186,10 @@ TEST(BatchLayout, KeyProbesComeBeforeTheDataAndHoldIt) {
     ASSERT_EQ(out.size(), 1u);
     std::vector<std::string> want = {"SELECT 0",
                                      "WATCH ferry-checkpoint:127.0.0.1:6379",
-                                     "EVAL " + std::string(ckpt::kFenceScript).substr(0, 12) +
-                                         " 1",
+                                     "EVAL " + std::string(ckpt::kFenceScript).substr(0, 12) + " 1",
                                      "SELECT 0",
                                      "WATCH k1",
-                                     "EVAL " + std::string(ckpt::kProbeScript).substr(0, 12) +
-                                         " 1",
+                                     "EVAL " + std::string(ckpt::kProbeScript).substr(0, 12) + " 1",
                                      "MULTI",
                                      "SELECT 0 (queued)",
                                      "RESTORE k1 0 (queued)",
@@ -209,15 +207,11 @@ TEST(BatchLayout, KeyProbesComeBeforeTheDataAndHoldIt) {
     Stage s(false, true);
     std::vector<BatchPtr> out = s.run({packet(0, 100, {"SET", "k1", "v", "NX"}, 1)});
     ASSERT_EQ(out.size(), 1u);
-    std::vector<std::string> want = {"SELECT 0",
-                                     "EVAL " + std::string(ckpt::kProbeScript).substr(0, 12) +
-                                         " 1",
-                                     "|",
-                                     "SELECT 0",
-                                     "SET k1 v",
-                                     "|",
-                                     "SELECT 0",
-                                     "HSET ferry-checkpoint:127.0.0.1:6379 version"};
+    std::vector<std::string> want = {
+        "SELECT 0", "EVAL " + std::string(ckpt::kProbeScript).substr(0, 12) + " 1",
+        "|",        "SELECT 0",
+        "SET k1 v", "|",
+        "SELECT 0", "HSET ferry-checkpoint:127.0.0.1:6379 version"};
     EXPECT_EQ(shape(*out[0]), want);
   }
 }

@@ -161,6 +161,21 @@ TEST(Config, TlsIsRefusedRatherThanIgnored) {
   EXPECT_NE(st.message().find("output.redis.tlsEnable"), std::string::npos) << st.message();
 }
 
+TEST(Config, ARemoteApiNeedsATokenOrAnExplicitYes) {
+  Config c;
+  Status st = load(std::string(kMinimal) + "server:\n  listen: 0.0.0.0:18001\n", &c);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("server.apiToken"), std::string::npos) << st.message();
+  EXPECT_TRUE(load(std::string(kMinimal) + "server:\n  listen: 0.0.0.0:18001\n  apiToken: t\n", &c)
+                  .is_ok());
+  EXPECT_TRUE(load(std::string(kMinimal) +
+                       "server:\n  listen: 10.1.2.3:18001\n  allowRemoteWithoutToken: true\n",
+                   &c)
+                  .is_ok());
+  EXPECT_TRUE(load(std::string(kMinimal) + "server:\n  listen: 127.0.0.1:18001\n", &c).is_ok());
+  EXPECT_TRUE(load(std::string(kMinimal) + "server:\n  listen: localhost:18001\n", &c).is_ok());
+}
+
 TEST(Units, SizesAndDurations) {
   uint64_t n;
   ASSERT_TRUE(parse_size("4096", &n).is_ok());
