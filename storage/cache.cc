@@ -79,7 +79,9 @@ uint64_t Cache::reclaim_stale(const std::set<std::string>& live,
     bool found = false;
     cache::InputMeta meta;
     if (!kv_->get(cache::meta_key(input), &value, &found).is_ok() || !found) continue;
-    if (cache::decode(value, &meta) && now - meta.updated_ms < older_than.count()) continue;
+    const cache::Decoded d = cache::decode(value, &meta);
+    if (d == cache::Decoded::kNewer) continue;  // a newer ferry's: not this one's to judge
+    if (d == cache::Decoded::kOk && now - meta.updated_ms < older_than.count()) continue;
     // What the store holds for it (a generation's sizes are derived when a log loads, so the
     // meta alone cannot tell).
     auto [begin, end] = cache::data_range(input);

@@ -7,8 +7,6 @@
 namespace ferry::cache {
 namespace {
 
-constexpr uint8_t kFormatVersion = 1;
-
 void put_u32_be(std::string* out, uint32_t v) {
   for (int i = 3; i >= 0; i--)
     out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -134,13 +132,15 @@ std::string encode(const InputMeta& meta) {
   return w.take();
 }
 
-bool decode(std::string_view data, InputMeta* meta) {
+Decoded decode(std::string_view data, InputMeta* meta) {
   Reader r(data);
   uint8_t version;
   uint64_t next_gen, updated, n;
-  if (!r.u8(&version) || version != kFormatVersion || !r.u64(&next_gen) || !r.u64(&updated) ||
-      !r.u64(&n) || n > 1000000) {
-    return false;
+  if (!r.u8(&version)) return Decoded::kCorrupt;
+  if (version > kFormatVersion) return Decoded::kNewer;
+  if (version != kFormatVersion || !r.u64(&next_gen) || !r.u64(&updated) || !r.u64(&n) ||
+      n > 1000000) {
+    return Decoded::kCorrupt;
   }
   meta->next_gen = static_cast<uint32_t>(next_gen);
   meta->updated_ms = static_cast<int64_t>(updated);
@@ -151,7 +151,7 @@ bool decode(std::string_view data, InputMeta* meta) {
     uint8_t flags;
     if (!r.u64(&id) || !r.str(&g.replid) || !r.u64(&g.start_offset) || !r.u64(&g.rdb_size) ||
         !r.u8(&flags) || !r.u64(&g.stream_first) || !r.u64(&nrep) || nrep > 1000000) {
-      return false;
+      return Decoded::kCorrupt;
     }
     g.id = static_cast<uint32_t>(id);
     g.rdb_complete = flags & 1;
@@ -161,12 +161,12 @@ bool decode(std::string_view data, InputMeta* meta) {
     for (uint64_t j = 0; j < nrep; j++) {
       uint64_t at;
       std::string rid;
-      if (!r.u64(&at) || !r.str(&rid)) return false;
+      if (!r.u64(&at) || !r.str(&rid)) return Decoded::kCorrupt;
       g.replids.emplace_back(at, rid);
     }
     meta->gens.push_back(std::move(g));
   }
-  return true;
+  return Decoded::kOk;
 }
 
 std::string encode(const LocalCheckpoint& cp) {
@@ -181,19 +181,21 @@ std::string encode(const LocalCheckpoint& cp) {
   return w.take();
 }
 
-bool decode(std::string_view data, LocalCheckpoint* cp) {
+Decoded decode(std::string_view data, LocalCheckpoint* cp) {
   Reader r(data);
   uint8_t version, rdb;
   uint64_t gen, db, updated;
-  if (!r.u8(&version) || version != kFormatVersion || !r.u64(&gen) || !r.u8(&rdb) ||
-      !r.str(&cp->replid) || !r.u64(&cp->offset) || !r.u64(&db) || !r.u64(&updated)) {
-    return false;
+  if (!r.u8(&version)) return Decoded::kCorrupt;
+  if (version > kFormatVersion) return Decoded::kNewer;
+  if (version != kFormatVersion || !r.u64(&gen) || !r.u8(&rdb) || !r.str(&cp->replid) ||
+      !r.u64(&cp->offset) || !r.u64(&db) || !r.u64(&updated)) {
+    return Decoded::kCorrupt;
   }
   cp->gen = static_cast<uint32_t>(gen);
   cp->rdb = rdb != 0;
   cp->db = static_cast<int>(static_cast<int64_t>(db));
   cp->updated_ms = static_cast<int64_t>(updated);
-  return true;
+  return Decoded::kOk;
 }
 
 }  // namespace ferry::cache

@@ -17,6 +17,11 @@
 
 namespace ferry::cache {
 
+// The format of the values below (its first byte). 1: this layout. A value of a newer format
+// is refused with a message, never read as this one.
+constexpr uint8_t kFormatVersion = 1;
+enum class Decoded { kOk, kCorrupt, kNewer };
+
 constexpr char kRdb = 'R';
 constexpr char kStream = 'S';
 
@@ -57,7 +62,7 @@ struct InputMeta {
 };
 
 std::string encode(const InputMeta& meta);
-bool decode(std::string_view data, InputMeta* meta);
+Decoded decode(std::string_view data, InputMeta* meta);
 
 // The applied position, mirrored locally (the target holds the authoritative copy).
 struct LocalCheckpoint {
@@ -70,6 +75,6 @@ struct LocalCheckpoint {
 };
 
 std::string encode(const LocalCheckpoint& cp);
-bool decode(std::string_view data, LocalCheckpoint* cp);
+Decoded decode(std::string_view data, LocalCheckpoint* cp);
 
 }  // namespace ferry::cache

@@ -26,6 +26,7 @@
 #include "common/status.h"
 #include "storage/cache_format.h"
 #include "storage/kv_store.h"
+#include "storage/recent_chunks.h"
 #include "storage/source_log.h"
 
 namespace ferry {
@@ -134,16 +135,22 @@ class CacheLog : public SourceLog {
   void persist_meta(KvStore::Batch* batch);
   Status write(KvStore::Batch* batch);
   void report_failure(const Status& st);
+  Status newer_format() const;
   uint64_t used_locked() const;
   // Drops what the applied position has passed, into `batch`; `ranges` get compacted after.
-  uint64_t gc_locked(bool force, KvStore::Batch* batch,
+  // Where GC may cut the applied generation's stream: the end of the last chunk the applied
+  // position has passed. Reads the store with the lock released (called and returning with it).
+  struct StreamCut {
+    bool valid = false;
+    uint32_t gen = 0;
+    uint64_t offset = 0;
+  };
+  StreamCut applied_stream_cut(std::unique_lock<std::mutex>& lock);
+  uint64_t gc_locked(bool force, const StreamCut& cut, KvStore::Batch* batch,
                      std::vector<std::pair<std::string, std::string>>* ranges);
   uint64_t durable_rdb(const cache::Generation& g) const;
   uint64_t durable_stream(const cache::Generation& g) const;
   Status read_chunk(uint32_t gen, char kind, uint64_t pos, uint64_t limit, std::string* out);
-  // Serves a read from the recently written chunks still in memory: false if `pos` is not
-  // among them.
-  bool read_recent(uint32_t gen, char kind, uint64_t pos, uint64_t limit, std::string* out) const;
 
   KvStore* kv_;
   const std::string input_;
@@ -163,29 +170,24 @@ class CacheLog : public SourceLog {
   std::function<void(const Status&)> on_failure_;
   int callbacks_running_ = 0;  // listener or failure handler calls under way
 
+  static constexpr size_t kMaxReadChunk = 256 * 1024;  // the most one read returns
+  static constexpr int64_t kCheckpointSaveMs = 100;    // how often the applied position is saved
   static constexpr uint64_t kMaxStagedBytes = 8ull << 20;
   static constexpr uint64_t kMaxWriteBytes = 2ull << 20;  // per group commit
   std::deque<SourceChunkPtr> staged_;                     // appended, not yet written
   uint64_t staged_bytes_ = 0;
-  // The newest written data chunks, kept so that a reader following the source closely
-  // reads from memory rather than from the store, in (gen, kind, offset) order.
-  struct Recent {
-    uint32_t gen = 0;
-    char kind = 0;
-    SourceChunkPtr chunk;
-  };
+  // The newest written data chunks, for a reader that follows the source closely.
   static constexpr uint64_t kMaxRecentBytes = 4ull << 20;
-  std::deque<Recent> recent_;
-  uint64_t recent_bytes_ = 0;
+  RecentChunks recent_{kMaxRecentBytes};
   // Requests to the persister, served by the first round that starts after them.
   bool gc_wanted_ = false;
   bool gc_force_ = false;
   bool save_wanted_ = false;
+  bool drop_wanted_ = false;
   uint64_t rounds_started_ = 0;
   uint64_t rounds_done_ = 0;
   uint64_t last_gc_freed_ = 0;
   GcStats gc_stats_;
-  bool writing_ = false;
   std::condition_variable work_ready_;  // wakes the persister
   std::condition_variable round_done_;  // wakes whoever waits on it
   bool persister_stop_ = false;

@@ -19,35 +19,25 @@ Status from(const rocksdb::Status& s, const char* what) {
   return Status::io_error(std::string("local cache: ") + what + ": " + s.ToString());
 }
 
-}  // namespace
+class RocksStore : public KvStore {
+ public:
+  Status write(const Batch& batch, bool sync) override;
+  Status get(std::string_view key, std::string* value, bool* found) override;
+  Status floor(std::string_view key, std::string_view prefix, std::string* found_key,
+               std::string* value, bool* found) override;
+  Status scan(std::string_view prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn) override;
+  Status sync_wal() override;
+  void compact(std::string_view begin, std::string_view end) override;
+  uint64_t approximate_size(std::string_view begin, std::string_view end) override;
+  uint64_t disk_bytes() override;
 
-struct KvStore::Batch::Impl {
-  rocksdb::WriteBatch wb;
-};
-
-KvStore::Batch::Batch() : impl_(std::make_unique<Impl>()) {}
-KvStore::Batch::~Batch() = default;
-void KvStore::Batch::put(std::string_view k, std::string_view v) {
-  impl_->wb.Put(slice(k), slice(v));
-}
-void KvStore::Batch::del(std::string_view k) {
-  impl_->wb.Delete(slice(k));
-}
-void KvStore::Batch::delete_range(std::string_view b, std::string_view e) {
-  impl_->wb.DeleteRange(slice(b), slice(e));
-}
-size_t KvStore::Batch::size() const {
-  return impl_->wb.GetDataSize();
-}
-bool KvStore::Batch::empty() const {
-  return impl_->wb.Count() == 0;
-}
-
-struct KvStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::string dir;
   rocksdb::ReadOptions read;
 };
+
+}  // namespace
 
 Status KvStore::open(const Options& options, std::unique_ptr<KvStore>* out) {
   std::error_code ec;
@@ -73,33 +63,44 @@ Status KvStore::open(const Options& options, std::unique_ptr<KvStore>* out) {
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, options.dir, &db);
   if (!s.ok()) return from(s, ("cannot open " + options.dir).c_str());
-  std::unique_ptr<KvStore> store(new KvStore());
-  store->impl_ = std::make_unique<Impl>();
-  store->impl_->db.reset(db);
-  store->impl_->dir = options.dir;
-  store->impl_->read.verify_checksums = options.verify_checksums;
+  auto store = std::make_unique<RocksStore>();
+  store->db.reset(db);
+  store->dir = options.dir;
+  store->read.verify_checksums = options.verify_checksums;
   *out = std::move(store);
   return Status::ok();
 }
 
-KvStore::~KvStore() = default;
-
-Status KvStore::write(const Batch& batch, bool sync) {
+Status RocksStore::write(const Batch& batch, bool sync) {
+  rocksdb::WriteBatch wb;
+  for (const Batch::Op& op : batch.ops()) {
+    switch (op.kind) {
+      case Batch::Op::Kind::kPut:
+        wb.Put(slice(op.a), slice(op.b));
+        break;
+      case Batch::Op::Kind::kDelete:
+        wb.Delete(slice(op.a));
+        break;
+      case Batch::Op::Kind::kDeleteRange:
+        wb.DeleteRange(slice(op.a), slice(op.b));
+        break;
+    }
+  }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return from(impl_->db->Write(wo, &batch.impl_->wb), "write failed");
+  return from(db->Write(wo, &wb), "write failed");
 }
 
-Status KvStore::get(std::string_view key, std::string* value, bool* found) {
-  rocksdb::Status s = impl_->db->Get(impl_->read, slice(key), value);
+Status RocksStore::get(std::string_view key, std::string* value, bool* found) {
+  rocksdb::Status s = db->Get(read, slice(key), value);
   *found = s.ok();
   if (s.IsNotFound()) return Status::ok();
   return from(s, "read failed");
 }
 
-Status KvStore::floor(std::string_view key, std::string_view prefix, std::string* found_key,
-                      std::string* value, bool* found) {
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(impl_->read));
+Status RocksStore::floor(std::string_view key, std::string_view prefix, std::string* found_key,
+                         std::string* value, bool* found) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
   it->SeekForPrev(slice(key));
   *found = it->Valid() && it->key().starts_with(slice(prefix));
   if (*found) {
@@ -109,9 +110,9 @@ Status KvStore::floor(std::string_view key, std::string_view prefix, std::string
   return from(it->status(), "read failed");
 }
 
-Status KvStore::scan(std::string_view prefix,
-                     const std::function<bool(std::string_view, std::string_view)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(impl_->read));
+Status RocksStore::scan(std::string_view prefix,
+                        const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
   for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
     if (!fn(std::string_view(it->key().data(), it->key().size()),
             std::string_view(it->value().data(), it->value().size()))) {
@@ -121,32 +122,32 @@ Status KvStore::scan(std::string_view prefix,
   return from(it->status(), "read failed");
 }
 
-Status KvStore::sync_wal() {
-  return from(impl_->db->SyncWAL(), "sync failed");
+Status RocksStore::sync_wal() {
+  return from(db->SyncWAL(), "sync failed");
 }
 
-void KvStore::compact(std::string_view begin, std::string_view end) {
+void RocksStore::compact(std::string_view begin, std::string_view end) {
   rocksdb::Slice b = slice(begin), e = slice(end);
   rocksdb::CompactRangeOptions co;
-  impl_->db->CompactRange(co, &b, &e);
+  db->CompactRange(co, &b, &e);
 }
 
-uint64_t KvStore::approximate_size(std::string_view begin, std::string_view end) {
+uint64_t RocksStore::approximate_size(std::string_view begin, std::string_view end) {
   rocksdb::Range range(slice(begin), slice(end));
   uint64_t size = 0;
   rocksdb::SizeApproximationOptions o;
   o.include_memtables = true;
   o.include_files = true;
-  if (!impl_->db->GetApproximateSizes(o, impl_->db->DefaultColumnFamily(), &range, 1, &size).ok()) {
+  if (!db->GetApproximateSizes(o, db->DefaultColumnFamily(), &range, 1, &size).ok()) {
     return 0;
   }
   return size;
 }
 
-uint64_t KvStore::disk_bytes() {
+uint64_t RocksStore::disk_bytes() {
   uint64_t total = 0;
   std::error_code ec;
-  for (const auto& f : std::filesystem::directory_iterator(impl_->dir, ec)) {
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
     if (f.is_regular_file(ec)) total += f.file_size(ec);
   }
   return total;
