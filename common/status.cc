@@ -18,6 +18,8 @@ std::string Status::to_string() const {
       return "aborted: " + message_;
     case Code::kFailedPrecondition:
       return "failed precondition: " + message_;
+    case Code::kNoSpace:
+      return "no space left: " + message_;
   }
   return message_;
 }

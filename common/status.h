@@ -18,6 +18,7 @@ class Status {
     kNotSupported,
     kAborted,
     kFailedPrecondition,  // the request is valid but the state does not allow it now
+    kNoSpace,             // the disk is full: retry once there is room
   };
 
   Status() = default;
@@ -35,6 +36,7 @@ class Status {
   static Status failed_precondition(std::string msg) {
     return Status(Code::kFailedPrecondition, std::move(msg));
   }
+  static Status no_space(std::string msg) { return Status(Code::kNoSpace, std::move(msg)); }
 
   bool is_ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

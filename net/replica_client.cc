@@ -146,6 +146,16 @@ void ReplicaClient::run() {
       while (!stop_ && !log_->has_room())
         sleep_interruptible(std::chrono::milliseconds(500));
       cache_full_ = false;
+      // A disk that filled up lost what was only staged: continue from what the log kept.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        const uint64_t kept = log_->accepted_offset();
+        if (resumable_ && kept != UINT64_MAX && kept < offset_) {
+          LOG_WARN("source %s: continuing from offset %llu, what the local cache kept",
+                   options_.source.to_string().c_str(), static_cast<unsigned long long>(kept));
+          offset_ = kept;
+        }
+      }
       continue;
     }
     LOG_WARN("source %s: link lost (%s); reconnecting in %lld ms",

@@ -3,6 +3,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/thread_name.h"
+#include "common/units.h"
 #include "storage/cache_format.h"
 
 namespace ferry {
@@ -15,6 +16,14 @@ Status Cache::open(const ChannelConfig& config, size_t inputs, std::unique_ptr<C
   o.dir = config.storer.dir_path;
   o.verify_checksums = config.verify_crc;
   FERRY_RETURN_IF_ERROR(KvStore::open(o, &c->kv_));
+  const uint64_t free = c->kv_->free_bytes();
+  if (free < config.storer.max_size) {
+    LOG_WARN(
+        "channel.storer.maxSize (%s) is more than the free space under %s (%s): should the "
+        "disk fill up, ferry lets go of its source links until there is room again",
+        format_bytes(config.storer.max_size).c_str(), config.storer.dir_path.c_str(),
+        format_bytes(free).c_str());
+  }
   if (config.storer.flush_policy != FlushPolicy::kEveryWrite) {
     c->flusher_ = std::thread([p = c.get()] {
       set_thread_name("ferry-flush");

@@ -194,6 +194,7 @@ Status CacheLog::drop_all() {
   cursor_.state = Cursor::State::kWaitNewGen;
   cursor_.gen = meta_.next_gen;
   cursor_epoch_++;
+  accepted_end_ = kUnknownOffset;
   drop_wanted_ = true;
   round_done_.notify_all();
   if (!wait_round(lock) || failed_) {
@@ -244,15 +245,37 @@ uint64_t CacheLog::durable_offset() const {
   return meta_.gens.empty() ? 0 : durable_stream(meta_.gens.back());
 }
 
-bool CacheLog::has_room() const {
-  std::lock_guard<std::mutex> lock(mu_);
+bool CacheLog::has_room() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (disk_full_) {
+    // Space again, and the store takes writes again (checked without the lock).
+    lock.unlock();
+    const bool room = kv_->free_bytes() >= kMinFreeDiskBytes && kv_->resume().is_ok();
+    lock.lock();
+    if (!room) {
+      // What the target has applied may go, to make room.
+      gc_wanted_ = true;
+      work_ready_.notify_one();
+      return false;
+    }
+    if (disk_full_) {
+      LOG_INFO("input %s: the disk under the local cache has room again", input_.c_str());
+    }
+    disk_full_ = false;
+  }
   return used_locked() + staged_bytes_ < options_.max_bytes / 10 * 9;
+}
+
+uint64_t CacheLog::accepted_offset() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return accepted_end_;
 }
 
 SourceLog::Append CacheLog::append(SourceChunkPtr chunk) {
   using Kind = SourceChunk::Kind;
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return Append::kClosed;
+  if (disk_full_) return Append::kFull;
   bool data = chunk->kind == Kind::kRdbData || chunk->kind == Kind::kStreamData;
   if (chunk->kind == Kind::kRdbData && chunk->offset + chunk->data.size() > options_.max_bytes) {
     return Append::kTooBig;  // this RDB alone exceeds the budget
@@ -269,6 +292,9 @@ SourceLog::Append CacheLog::append(SourceChunkPtr chunk) {
   // The source link never waits on the disk, only on this staging memory.
   round_done_.wait(lock, [&] { return closed_ || staged_bytes_ < kMaxStagedBytes; });
   if (closed_) return Append::kClosed;
+  if (chunk->kind == Kind::kStreamBegin) accepted_end_ = chunk->offset;
+  if (chunk->kind == Kind::kStreamData) accepted_end_ = chunk->offset + chunk->data.size();
+  if (chunk->kind == Kind::kRdbBegin) accepted_end_ = kUnknownOffset;
   staged_bytes_ += chunk->bytes();
   staged_.push_back(std::move(chunk));
   work_ready_.notify_one();

@@ -97,8 +97,9 @@ class CacheLog : public SourceLog {
 
   // --- SourceLog -----------------------------------------------------------------------------
   Append append(SourceChunkPtr chunk) override;
-  bool has_room() const override;
+  bool has_room() override;
   uint64_t durable_offset() const override;
+  uint64_t accepted_offset() const override;
   bool try_read(SourceChunkPtr* chunk) override;
   void set_data_listener(std::function<void()> listener) override;
   uint64_t unread_bytes() const override;
@@ -126,6 +127,14 @@ class CacheLog : public SourceLog {
   // The persister thread's loop, and one round of it (called and returning with `lock`).
   void persist_loop();
   void persist_round(std::unique_lock<std::mutex>& lock);
+  struct Written {
+    uint32_t gen;
+    char kind;
+    SourceChunkPtr chunk;
+  };
+  uint64_t take_staged(KvStore::Batch* b, std::vector<Written>* written, bool* in_order);
+  void lost_for_space(cache::InputMeta before, const Status& why);
+  void finish_round(std::unique_lock<std::mutex>& lock, uint64_t taken, uint64_t freed);
   // Runs a request through the persister and waits for it (false: the persister is gone).
   bool wait_round(std::unique_lock<std::mutex>& lock);
   bool stage_into(const SourceChunk& chunk, KvStore::Batch* batch);
@@ -184,6 +193,12 @@ class CacheLog : public SourceLog {
   bool gc_force_ = false;
   bool save_wanted_ = false;
   bool drop_wanted_ = false;
+  // The disk was full: appends answer kFull until has_room() finds space and the store
+  // takes writes again.
+  bool disk_full_ = false;
+  static constexpr uint64_t kMinFreeDiskBytes = 16ull << 20;
+  static constexpr uint64_t kUnknownOffset = UINT64_MAX;
+  uint64_t accepted_end_ = kUnknownOffset;  // see accepted_offset()
   uint64_t rounds_started_ = 0;
   uint64_t rounds_done_ = 0;
   uint64_t last_gc_freed_ = 0;

@@ -32,7 +32,8 @@ uint64_t CacheLog::gc_locked(bool force, const StreamCut& cut, KvStore::Batch* b
                              std::vector<std::pair<std::string, std::string>>* ranges) {
   if (!applied_) return 0;
   uint64_t used = used_locked();
-  if (!force && used + options_.gc_unit <= options_.max_bytes) return 0;
+  // A full disk frees what it can, whatever the budget says.
+  if (!force && !disk_full_ && used + options_.gc_unit <= options_.max_bytes) return 0;
   const cache::LocalCheckpoint a = *applied_;
   uint64_t freed = 0;
   auto drop = [&](const std::string& begin, const std::string& end) {

@@ -34,9 +34,53 @@ void CacheLog::persist_loop() {
   round_done_.notify_all();
 }
 
+// Moves staged chunks (up to a group commit's size) into `b`, and the data chunks among them
+// into `written`, to be kept in the memory tail once the write succeeded.
+uint64_t CacheLog::take_staged(KvStore::Batch* b, std::vector<Written>* written, bool* in_order) {
+  uint64_t taken = 0;
+  while (!staged_.empty() && (taken == 0 || taken < kMaxWriteBytes)) {
+    SourceChunkPtr c = std::move(staged_.front());
+    staged_.pop_front();
+    taken += c->bytes();
+    *in_order = stage_into(*c, b) && *in_order;
+    const bool data =
+        c->kind == SourceChunk::Kind::kRdbData || c->kind == SourceChunk::Kind::kStreamData;
+    if (data && *in_order && current_gen()) {
+      char kind = c->kind == SourceChunk::Kind::kRdbData ? cache::kRdb : cache::kStream;
+      written->push_back(Written{current_gen()->id, kind, std::move(c)});
+    }
+  }
+  return taken;
+}
+
+// The disk is full: nothing of the round was written. The log goes back to what the store
+// holds and drops what is staged (the source still has it: only what is stored is ACKed);
+// appends answer kFull until has_room() finds space again, as when the cache is full.
+void CacheLog::lost_for_space(cache::InputMeta before, const Status& why) {
+  meta_ = std::move(before);
+  if (cache::Generation* g = current_gen()) {
+    // Bytes of this RDB were lost: it cannot be completed; a new full sync will follow.
+    if (!g->rdb_complete && !g->stream_only) g->aborted = true;
+  }
+  const cache::Generation* g = current_gen();
+  accepted_end_ =
+      g && (g->rdb_complete || g->stream_only) && !g->aborted ? g->stream_end : kUnknownOffset;
+  staged_.clear();
+  staged_bytes_ = 0;
+  applied_dirty_ = applied_.has_value();
+  if (!disk_full_) {
+    LOG_WARN(
+        "input %s: the disk under the local cache is full (%s): letting go of the source "
+        "link until there is room",
+        input_.c_str(), why.message().c_str());
+  }
+  disk_full_ = true;
+}
+
 void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
   rounds_started_++;
   const StreamCut cut = gc_wanted_ ? applied_stream_cut(lock) : StreamCut();
+  cache::InputMeta before = meta_;
   // Group commit: what is staged goes in one write (of bounded size).
   KvStore::Batch b;
   std::vector<std::pair<std::string, std::string>> ranges;
@@ -49,26 +93,9 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
     ranges.emplace_back(begin, end);
     drop_wanted_ = false;
   }
-  uint64_t taken = 0;
   bool in_order = true;
-  struct Written {
-    uint32_t gen;
-    char kind;
-    SourceChunkPtr chunk;
-  };
   std::vector<Written> written;
-  while (!staged_.empty() && (taken == 0 || taken < kMaxWriteBytes)) {
-    SourceChunkPtr c = std::move(staged_.front());
-    staged_.pop_front();
-    taken += c->bytes();
-    in_order = stage_into(*c, &b) && in_order;
-    const bool data =
-        c->kind == SourceChunk::Kind::kRdbData || c->kind == SourceChunk::Kind::kStreamData;
-    if (data && in_order && current_gen()) {
-      char kind = c->kind == SourceChunk::Kind::kRdbData ? cache::kRdb : cache::kStream;
-      written.push_back(Written{current_gen()->id, kind, std::move(c)});
-    }
-  }
+  const uint64_t taken = take_staged(&b, &written, &in_order);
   Durable durable = durable_;
   if (const cache::Generation* g = current_gen()) {
     durable = Durable{true, g->id, g->rdb_bytes, g->stream_end};
@@ -97,16 +124,25 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
       kv_->compact(begin, end);
   }
   if (st.is_ok() && !in_order) st = Status::corruption("the source's data arrived out of order");
-  if (!st.is_ok()) report_failure(st);
+  const bool no_space = st.code() == Status::Code::kNoSpace;
+  if (!st.is_ok() && !no_space) report_failure(st);
   lock.lock();
-  staged_bytes_ -= taken;
+  staged_bytes_ -= std::min(staged_bytes_, taken);
+  if (no_space) {
+    lost_for_space(std::move(before), st);
+    freed = 0;
+  }
   if (st.is_ok()) {
     durable_ = durable;
     for (Written& w : written)
       recent_.add(w.gen, w.kind, std::move(w.chunk));
   }
+  finish_round(lock, taken, st.is_ok() ? freed : 0);
+}
+
+void CacheLog::finish_round(std::unique_lock<std::mutex>& lock, uint64_t taken, uint64_t freed) {
   last_gc_freed_ = freed;
-  if (st.is_ok()) gc_stats_.freed_bytes += freed;
+  gc_stats_.freed_bytes += freed;
   rounds_done_++;
   round_done_.notify_all();
   if (freed > 0) {

@@ -5,6 +5,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <sys/statvfs.h>
+
 #include <filesystem>
 
 namespace ferry {
@@ -16,6 +18,9 @@ rocksdb::Slice slice(std::string_view s) {
 
 Status from(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return Status::ok();
+  if (s.IsNoSpace()) {
+    return Status::no_space(std::string("local cache: ") + what + ": " + s.ToString());
+  }
   return Status::io_error(std::string("local cache: ") + what + ": " + s.ToString());
 }
 
@@ -31,6 +36,8 @@ class RocksStore : public KvStore {
   void compact(std::string_view begin, std::string_view end) override;
   uint64_t approximate_size(std::string_view begin, std::string_view end) override;
   uint64_t disk_bytes() override;
+  Status resume() override;
+  uint64_t free_bytes() override;
 
   std::unique_ptr<rocksdb::DB> db;
   std::string dir;
@@ -142,6 +149,16 @@ uint64_t RocksStore::approximate_size(std::string_view begin, std::string_view e
     return 0;
   }
   return size;
+}
+
+Status RocksStore::resume() {
+  return from(db->Resume(), "resume after an error");
+}
+
+uint64_t RocksStore::free_bytes() {
+  struct statvfs st;
+  if (statvfs(dir.c_str(), &st) != 0) return UINT64_MAX;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
 uint64_t RocksStore::disk_bytes() {

@@ -58,7 +58,12 @@ class KvStore {
   static Status open(const Options& options, std::unique_ptr<KvStore>* out);
   virtual ~KvStore() = default;
 
+  // A full disk is Status::no_space: nothing of the batch was written, and the store takes
+  // writes again after resume() once there is room.
   virtual Status write(const Batch& batch, bool sync) = 0;
+  virtual Status resume() { return Status::ok(); }
+  // Free bytes on the store's file system.
+  virtual uint64_t free_bytes() = 0;
   virtual Status get(std::string_view key, std::string* value, bool* found) = 0;
   // The entry with the greatest key <= `key` that starts with `prefix`.
   virtual Status floor(std::string_view key, std::string_view prefix, std::string* found_key,

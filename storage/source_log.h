@@ -44,10 +44,14 @@ class SourceLog {
   // the writer should let go of its source until has_room(). kTooBig: an RDB larger than
   // the whole budget; waiting cannot help. kClosed: the log is closed.
   virtual Append append(SourceChunkPtr chunk) = 0;
-  virtual bool has_room() const = 0;
+  virtual bool has_room() = 0;
   // Replication offset after the last stream byte written to the store: what the writer
   // may tell the source it holds (REPLCONF ACK), as opposed to what is only staged.
   virtual uint64_t durable_offset() const = 0;
+  // Replication offset after the last stream byte the log holds or will write — what a
+  // writer that let go of its source resumes from. Less than what was appended when a write
+  // failed for lack of disk space (what was staged is gone); UINT64_MAX: no stream yet.
+  virtual uint64_t accepted_offset() const = 0;
 
   // Reader side. Never waits: false when nothing is available.
   virtual bool try_read(SourceChunkPtr* chunk) = 0;

@@ -379,6 +379,32 @@ TEST(CommitPath, ARestartThatCannotStartAnInputKeepsItListedAndRetries) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
 }
 
+// A source link that cannot be made (a wrong password here) says why in the status's Error
+// and in readiness, while ferry keeps retrying.
+TEST(CommitPath, ASourceLinkErrorIsInTheStatus) {
+  RedisServer source, target;
+  RedisServer::Options so;
+  so.args = {"--user", "ferry", "on", ">right", "~*", "&*", "+@all"};
+  ASSERT_TRUE(source.start(so));
+  ASSERT_TRUE(target.start());
+  std::string config = FerryProcess::config({source.address()}, target.address());
+  config.insert(config.find("output:\n"), "    userName: ferry\n    password: wrong\n");
+  FerryProcess ferry;
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        json st = input_status(ferry, source.address());
+        return st.is_object() &&
+               st["Error"].get<std::string>().find("AUTH refused") != std::string::npos;
+      },
+      seconds(30)))
+      << input_status(ferry, source.address()).dump();
+  HttpResult ready = http("GET", ferry.api() + "/debug/ready");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("AUTH refused"), std::string::npos) << ready.body;
+  EXPECT_TRUE(ferry.running());
+}
+
 // --- the full sync ---------------------------------------------------------------------------
 
 // An RDB of `n` string keys and, in the middle of it (in RDB order), one small hash; saved

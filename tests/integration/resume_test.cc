@@ -2,7 +2,9 @@
 // where the target stopped, without a new full sync, applying nothing twice.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -283,6 +285,59 @@ TEST(Resume, TornCacheTailIsCutAndRecovered) {
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   expect_equal_data(source, target);
+  EXPECT_EQ(source.info_int("stats", "sync_full"), 1) << ferry.log();
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+// A small file system mounted for the cache, unmounted however the test ends.
+struct SmallDisk {
+  std::string dir;
+  bool mounted = false;
+  explicit SmallDisk(const std::string& at, const std::string& size) : dir(at) {
+    fs::create_directories(dir);
+    mounted = geteuid() == 0 &&
+              std::system(("mount -t tmpfs -o size=" + size + " tmpfs " + dir).c_str()) == 0;
+  }
+  bool grow(const std::string& size) {
+    return std::system(("mount -o remount,size=" + size + " " + dir).c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted && std::system(("umount " + dir).c_str()) != 0) ADD_FAILURE() << "umount";
+  }
+};
+
+// The disk under the cache fills up while the target holds writes: ferry lets go of the
+// source link (never a crash), and once there is room again applies everything, once,
+// without a new full sync.
+TEST(Resume, AFullDiskUnderTheCacheIsLetGoAndRecovered) {
+  RedisServer source, target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(target.start());
+  FerryProcess ferry;
+  SmallDisk disk(ferry.dir() + "/disk", "40m");
+  if (!disk.mounted) GTEST_SKIP() << "needs root to mount a tmpfs for the cache";
+  std::string config = FerryProcess::config({source.address()}, target.address());
+  config += "channel:\n  storer:\n    dirPath: " + disk.dir + "/cache\n    maxSize: 1gb\n";
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(ferry.wait_for_log("full sync applied", seconds(60))) << ferry.log();
+  EXPECT_NE(ferry.log().find("is more than the free space"), std::string::npos) << ferry.log();
+  target.cmd({"CLIENT", "PAUSE", "120000", "WRITE"});
+  const std::string value(100 << 10, 'v');
+  std::vector<std::vector<std::string>> cmds;
+  for (int i = 0; i < 500; i++)
+    cmds.push_back({"SET", "big:" + std::to_string(i), value});
+  for (int i = 0; i < 1000; i++)
+    cmds.push_back({"INCR", "counter"});
+  std::string err;
+  ASSERT_EQ(pipeline(source.endpoint(), cmds, 50, &err), 0) << err;
+  ASSERT_TRUE(ferry.wait_for_log("the disk under the local cache is full", seconds(60)))
+      << ferry.log();
+  EXPECT_TRUE(ferry.running());
+  ASSERT_TRUE(disk.grow("400m"));  // the operator makes room
+  target.cmd({"CLIENT", "UNPAUSE"});
+  ASSERT_TRUE(wait_applied(ferry, source, seconds(120))) << ferry.log();
+  expect_equal_data(source, target);
+  EXPECT_EQ(target.cmd({"GET", "counter"}).str, "1000");
   EXPECT_EQ(source.info_int("stats", "sync_full"), 1) << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
 }

@@ -19,6 +19,7 @@ void FaultStore::apply(const Batch& batch, std::map<std::string, std::string>* t
 }
 
 Status FaultStore::write(const Batch& batch, bool sync) {
+  if (full_) return Status::no_space("test store: no space left on device");
   std::lock_guard<std::mutex> lock(mu_);
   apply(batch, &live_);
   unsynced_.push_back(batch);

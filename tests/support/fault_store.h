@@ -4,6 +4,7 @@
 // whose tail made it to disk in part — batches are atomic, so the tear falls between them).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -24,6 +25,10 @@ class FaultStore : public KvStore {
   void compact(std::string_view, std::string_view) override {}
   uint64_t approximate_size(std::string_view begin, std::string_view end) override;
   uint64_t disk_bytes() override { return approximate_size("", "\xff"); }
+  uint64_t free_bytes() override { return full_ ? 0 : UINT64_MAX; }
+
+  // While full, every write fails with Status::no_space and changes nothing.
+  void set_full(bool full) { full_ = full; }
 
   // Batches written since the last sync.
   size_t unsynced() const;
@@ -36,6 +41,7 @@ class FaultStore : public KvStore {
   mutable std::mutex mu_;
   std::map<std::string, std::string> live_, durable_;
   std::vector<Batch> unsynced_;
+  std::atomic<bool> full_{false};
 };
 
 }  // namespace ferry::test

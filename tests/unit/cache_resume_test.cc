@@ -172,7 +172,7 @@ TEST(CacheFaults, APowerLossKeepsAnExactPrefixAndACheckpointWithinIt) {
 }
 
 // A cache with one generation: its whole RDB and `stream` bytes of its stream.
-void fill(CacheLog* log, FaultStore* store, size_t rdb, size_t stream, bool complete = true) {
+Sent fill(CacheLog* log, FaultStore* store, size_t rdb, size_t stream, bool complete = true) {
   std::mt19937 rng(3);
   Sent sent;
   sent.rdb = random_bytes(&rng, rdb);
@@ -189,6 +189,7 @@ void fill(CacheLog* log, FaultStore* store, size_t rdb, size_t stream, bool comp
     }
   }
   log->save_applied();
+  return sent;
 }
 
 Checkpoint at(SourcePosition::Phase phase, const std::string& replid, uint64_t offset,
@@ -271,6 +272,48 @@ TEST(PlanResume, EveryCase) {
   p = plan_resume(cut, std::nullopt, true);
   EXPECT_TRUE(p.drop_cache);
   EXPECT_TRUE(p.psync_replid.empty());
+}
+
+// A full disk is a full cache, never a crash: what was only staged is dropped (the source
+// still has it: only what is stored is acknowledged), appends answer kFull, and once there
+// is room the writer continues from what the log kept — the bytes read back are exact.
+TEST(CacheFaults, AFullDiskLetsGoAndContinuesFromWhatWasKept) {
+  FaultStore store;
+  CacheLog log(&store, "in", CacheLogOptions());
+  ASSERT_TRUE(log.load().is_ok());
+  log.read_new_data();
+  std::mt19937 rng(11);
+  const Sent sent = fill(&log, &store, 3000, 5000);
+  ASSERT_EQ(log.durable_offset(), kStart + sent.stream.size());
+  std::string stream = sent.stream;
+  store.set_full(true);
+  // Appends go on until the persister meets the full disk.
+  SourceLog::Append a = SourceLog::Append::kOk;
+  for (int i = 0; i < 1000 && a == SourceLog::Append::kOk; i++) {
+    std::string data = random_bytes(&rng, 100);
+    a = log.append(chunk(Kind::kStreamData, kStart + stream.size(), data));
+    if (a == SourceLog::Append::kOk) stream += data;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(a, SourceLog::Append::kFull);
+  EXPECT_FALSE(log.has_room());
+  EXPECT_EQ(log.durable_offset(), kStart + sent.stream.size());
+  EXPECT_EQ(log.accepted_offset(), kStart + sent.stream.size());
+  store.set_full(false);
+  ASSERT_TRUE(log.has_room());
+  // The writer continues from what the log kept.
+  stream.resize(log.accepted_offset() - kStart);
+  for (int i = 0; i < 20; i++) {
+    std::string data = random_bytes(&rng, 300);
+    ASSERT_EQ(log.append(chunk(Kind::kStreamData, kStart + stream.size(), data)),
+              SourceLog::Append::kOk);
+    stream += data;
+  }
+  for (int i = 0; i < 100 && log.durable_offset() < kStart + stream.size(); i++)
+    log.gc(false);
+  log.read_stream(log.meta().gens[0].id, kStart, 0);
+  ReadBack back = drain(&log);
+  EXPECT_TRUE(back.stream == stream) << back.stream.size() << " vs " << stream.size();
 }
 
 TEST(CacheFormat, ANewerFormatIsRefusedAndAnUnreadableOneDropped) {
