@@ -146,16 +146,7 @@ void ReplicaClient::run() {
       while (!stop_ && !log_->has_room())
         sleep_interruptible(std::chrono::milliseconds(500));
       cache_full_ = false;
-      // A disk that filled up lost what was only staged: continue from what the log kept.
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        const uint64_t kept = log_->accepted_offset();
-        if (resumable_ && kept != UINT64_MAX && kept < offset_) {
-          LOG_WARN("source %s: continuing from offset %llu, what the local cache kept",
-                   options_.source.to_string().c_str(), static_cast<unsigned long long>(kept));
-          offset_ = kept;
-        }
-      }
+      continue_where_kept();
       continue;
     }
     LOG_WARN("source %s: link lost (%s); reconnecting in %lld ms",
@@ -165,6 +156,30 @@ void ReplicaClient::run() {
     backoff = std::min(backoff * 2, options_.backoff_max);
   }
   set_state(LinkState::kStopped);
+}
+
+// A disk that filled up lost what was only staged: continue from what the log kept.
+void ReplicaClient::continue_where_kept() {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t kept = 0;
+  switch (log_->continue_point(&kept)) {
+    case SourceLog::Continue::kAsIs:
+      break;
+    case SourceLog::Continue::kAt:
+      if (resumable_ && kept < offset_) {
+        LOG_WARN("source %s: continuing from offset %llu, what the local cache kept",
+                 options_.source.to_string().c_str(), static_cast<unsigned long long>(kept));
+        offset_ = kept;
+      }
+      break;
+    case SourceLog::Continue::kFullSync:
+      if (resumable_) {
+        LOG_WARN("source %s: the local cache lost part of the RDB: a new full sync follows",
+                 options_.source.to_string().c_str());
+      }
+      resumable_ = false;
+      break;
+  }
 }
 
 Status ReplicaClient::fill(std::chrono::milliseconds timeout) {

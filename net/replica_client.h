@@ -114,6 +114,7 @@ class ReplicaClient {
   Status fill(std::chrono::milliseconds timeout);
   void set_state(LinkState s) { stats_.state.store(static_cast<int>(s)); }
   void sleep_interruptible(std::chrono::milliseconds d);
+  void continue_where_kept();
 
   const ReplicaOptions options_;
   SourceLog* log_;

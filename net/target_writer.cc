@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/bytes.h"
@@ -172,35 +173,57 @@ void TargetWriter::cancel_all() {
     finish(b);
 }
 
+namespace {
+
+// One command and its reply on a connection being set up.
+Status round_trip(Socket* sock, std::initializer_list<std::string_view> argv,
+                  resp::ReplyReader* reader, resp::Reply* reply) {
+  std::string req;
+  resp::append_command(&req, argv);
+  FERRY_RETURN_IF_ERROR(sock->write_all(req, std::chrono::milliseconds(5000)));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (true) {
+    resp::ReplyReader::Result r = reader->next(reply);
+    if (r == resp::ReplyReader::Result::kReply) return Status::ok();
+    if (r == resp::ReplyReader::Result::kError) {
+      return Status::corruption("malformed reply: " + reader->error());
+    }
+    if (std::chrono::steady_clock::now() > deadline) return Status::io_error("no reply");
+    char buf[4096];
+    size_t got = 0;
+    FERRY_RETURN_IF_ERROR(sock->read_some(buf, sizeof(buf), std::chrono::milliseconds(500), &got));
+    reader->feed(buf, got);
+  }
+}
+
+}  // namespace
+
 Status TargetWriter::connect_once() {
-  auto* sock = new Socket();
-  Status st = Socket::connect(endpoint_, std::chrono::milliseconds(5000), sock);
-  if (st.is_ok() && !credentials_.password.empty()) {
-    std::string auth;
-    if (credentials_.user.empty()) {
-      resp::append_command(&auth, {"AUTH", credentials_.password});
-    } else {
-      resp::append_command(&auth, {"AUTH", credentials_.user, credentials_.password});
-    }
-    st = sock->write_all(auth, std::chrono::milliseconds(5000));
-    std::string line;
-    while (st.is_ok() && line.find('\n') == std::string::npos) {
-      char buf[512];
-      size_t got = 0;
-      st = sock->read_some(buf, sizeof(buf), std::chrono::milliseconds(5000), &got);
-      if (st.is_ok() && got == 0) st = Status::io_error("AUTH timed out");
-      line.append(buf, got);
-    }
-    if (st.is_ok() && (line.empty() || line[0] != '+')) {
-      st = Status::invalid_argument("AUTH refused: " + line.substr(0, line.find('\r')));
-    }
-  }
-  if (!st.is_ok()) {
-    delete sock;
-    return st;
-  }
-  sock_ = sock;
+  auto sock = std::make_unique<Socket>();
+  FERRY_RETURN_IF_ERROR(Socket::connect(endpoint_, std::chrono::milliseconds(5000), sock.get()));
   reader_.clear();
+  resp::Reply reply;
+  if (!credentials_.password.empty()) {
+    Status st = credentials_.user.empty()
+                    ? round_trip(sock.get(), {"AUTH", credentials_.password}, &reader_, &reply)
+                    : round_trip(sock.get(), {"AUTH", credentials_.user, credentials_.password},
+                                 &reader_, &reply);
+    FERRY_RETURN_IF_ERROR(st);
+    if (reply.type != resp::Reply::Type::kStatus) {
+      return Status::invalid_argument("AUTH refused: " + first_line(reply.str));
+    }
+  }
+  // The previous connection may still hold batches the target has not read yet (a reply that
+  // never came): end it, so that none of them commits behind the new one's back. Best
+  // effort: a user without CLIENT rights relies on the fence alone.
+  if (client_id_ != 0) {
+    const std::string id = std::to_string(client_id_);
+    FERRY_RETURN_IF_ERROR(round_trip(sock.get(), {"CLIENT", "KILL", "ID", id}, &reader_, &reply));
+  }
+  client_id_ = 0;
+  FERRY_RETURN_IF_ERROR(round_trip(sock.get(), {"CLIENT", "ID"}, &reader_, &reply));
+  if (reply.type == resp::Reply::Type::kInteger) client_id_ = reply.integer;
+  sock_ = sock.release();
   connected_ = true;
   return Status::ok();
 }
@@ -223,6 +246,9 @@ void TargetWriter::drop_connection(const Status& why) {
   // connection also discards a transaction the target had queued for it.
   for (auto& p : pending_) {
     if (p.sent > 0) p.resent = true;
+    if (p.sent == p.batch->wire.size() && p.replies < p.batch->expects.size()) {
+      p.maybe_committed = true;
+    }
     p.sent = 0;
     p.replies = 0;
     p.next_gate = 0;
@@ -271,7 +297,17 @@ Status TargetWriter::skip_committed() {
   size_t skipped = 0;
   while (!pending_.empty() && pending_.front().batch->seq != 0 &&
          pending_.front().batch->seq <= static_cast<uint64_t>(committed)) {
-    if (pending_.front().sent > 0 || pending_.front().resent) {
+    if (!pending_.front().maybe_committed) {
+      // Never sent, or known not to have committed, yet the checkpoint is past it: someone
+      // else moved it. Finishing it would pass data that never reached the target.
+      fail_fatal("the target's checkpoint " + options_.checkpoint_key + " says batch " +
+                 std::to_string(committed) + " committed, past batch " +
+                 std::to_string(pending_.front().batch->seq) +
+                 ", which this ferry has not committed: another process writes this input, or "
+                 "the checkpoint was changed by hand; stopping so that nothing is skipped");
+      return Status::aborted("the target's checkpoint moved ahead of this writer");
+    }
+    {
       // Its replies were lost with the connection: what failed inside it is not known.
       LOG_WARN(
           "target %s: batch %llu committed before the connection dropped; the answers to its "
@@ -282,6 +318,8 @@ Status TargetWriter::skip_committed() {
     finish_front(true);
     skipped++;
   }
+  for (auto& p : pending_)
+    p.maybe_committed = false;  // the checkpoint says they did not
   if (skipped > 0) {
     LOG_INFO("target %s: %zu batch(es) had been applied before the connection dropped",
              endpoint_.to_string().c_str(), skipped);
@@ -329,8 +367,11 @@ void TargetWriter::isolate_refused(Pending& p) {
     e.exec_count = new_index[e.exec_first + e.exec_count] - first;
     e.exec_first = first;
   }
+  for (uint32_t& i : p.probes_passed)
+    i = new_index[i];
   for (SendGate& g : b.gates) {
     g.offset = new_offset[g.replies];
+    g.needs = new_index[g.needs];
     g.replies = new_index[g.replies];
   }
   b.wire = std::move(wire);
@@ -463,9 +504,15 @@ bool TargetWriter::pump_writes(Status* error) {
     const size_t limit = gated ? b.gates[p.next_gate].offset : b.wire.size();
     if (gated && p.sent == limit) {
       // Past a gate only once everything before it was answered, without a failure.
-      bool clear = unsent_ == 0 && p.replies >= b.gates[p.next_gate].replies && p.refused.empty() &&
+      bool clear = unsent_ == 0 && p.replies >= b.gates[p.next_gate].needs && p.refused.empty() &&
                    p.transient.empty() && p.fatal.empty() && p.fence_ok;
       if (!clear) return true;
+      // What the target refused so far is recorded before what follows (a checkpoint) can
+      // move the position past it.
+      if (!record_skips(p)) {  // fatal: `p` is gone
+        *error = Status::aborted("cannot record the commands the target refused");
+        return false;
+      }
       p.next_gate++;
       continue;
     }
@@ -481,6 +528,21 @@ bool TargetWriter::pump_writes(Status* error) {
     if (limit == b.wire.size()) unsent_++;
   }
   return true;
+}
+
+bool TargetWriter::record_skips(Pending& p) {
+  std::vector<SkippedCommand> now;
+  for (SkippedCommand& c : p.result.skipped) {
+    if (c.recorded) continue;
+    c.recorded = true;
+    now.push_back(c);
+  }
+  if (now.empty() || !options_.on_skipped) return true;
+  Status st = options_.on_skipped(*p.batch, now);
+  if (st.is_ok()) return true;
+  const std::string fatal = "cannot record the commands the target refused: " + st.message();
+  fail_fatal(fatal);  // ends `p`
+  return false;
 }
 
 size_t TargetWriter::sent_replies(const Pending& p) const {
@@ -530,6 +592,8 @@ bool TargetWriter::settle_front(End end, Status* error) {
       isolate_refused(p);
       if (options_.on_skipped) {
         std::vector<SkippedCommand> now(p.isolated.begin() + before, p.isolated.end());
+        for (size_t i = before; i < p.isolated.size(); i++)
+          p.isolated[i].recorded = true;
         Status recorded = options_.on_skipped(*p.batch, now);
         if (!recorded.is_ok()) {
           const std::string fatal =
@@ -594,11 +658,21 @@ void TargetWriter::judge(Pending& p, const resp::Reply& reply) {
   const std::string err = reply.is_error() ? first_line(reply.str) : std::string();
   if (ex.queued) {
     // Inside MULTI the reply is +QUEUED; an error here makes EXEC abort.
-    if (reply.is_error()) {
-      p.refused.push_back(index);
-      p.refused_errors.push_back(err);
-      if (classify_error(err).cls == ErrorClass::kTransient) p.transient = err;
+    if (!reply.is_error()) return;
+    const bool transient = classify_error(err).cls == ErrorClass::kTransient;
+    if (ex.check == ReplyCheck::kControl) {
+      // ferry's own SELECT or checkpoint: never left out (data would land in another DB, or
+      // commit without its position).
+      if (transient) {
+        p.transient = err;
+      } else if (p.fatal.empty()) {
+        p.fatal = "the target refused ferry's own command inside its transaction: " + err;
+      }
+      return;
     }
+    p.refused.push_back(index);
+    p.refused_errors.push_back(err);
+    if (transient) p.transient = err;
     return;
   }
   if (ex.exec_count > 0 || ex.own_exec) {
@@ -669,9 +743,14 @@ void TargetWriter::judge(Pending& p, const resp::Reply& reply) {
       return;
     case ReplyCheck::kKeyProbe:
       if (reply.type == Type::kInteger && reply.integer == 0) {
-        p.probe_passed = true;
+        p.probes_passed.push_back(static_cast<uint32_t>(index));
       } else if (reply.type == Type::kInteger && reply.integer > 0) {
-        if (p.probe_passed) return;  // sent again: the key is ferry's own earlier write
+        // Outside fenced transactions a batch sent again may meet its own earlier write: a
+        // probe that once found none of its keys is not believed the second time. (A fenced
+        // batch that committed is never sent again: what a probe finds is someone else's.)
+        const bool passed = std::find(p.probes_passed.begin(), p.probes_passed.end(),
+                                      static_cast<uint32_t>(index)) != p.probes_passed.end();
+        if (passed && options_.checkpoint_key.empty()) return;
         // EVAL script numkeys key...: the n-th key is argument n + 2.
         std::string key = printable(arg_of(b.wire, ex.cmd_offset, reply.integer + 2));
         p.fatal = "key " + key + " already exists on the target (keyExists: error)";

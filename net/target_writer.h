@@ -57,6 +57,7 @@ struct SkippedCommand {
   int db = -1;
   uint64_t src_offset = 0;
   bool at_queue_time = false;  // refused when queued: left out of its transaction, sent again
+  bool recorded = false;       // already handed to WriterOptions::on_skipped
 };
 
 struct WriteResult {
@@ -118,7 +119,10 @@ class TargetWriter {
     size_t next_gate = 0;  // index of the first gate not passed yet
     int64_t first_send_us = 0;
     bool resent = false;
-    bool probe_passed = false;  // a key probe found no key once (survives resends)
+    // Its EXEC (or last byte) went out and no answer came before the connection dropped:
+    // whether it committed is for the checkpoint to say (skip_committed).
+    bool maybe_committed = false;
+    std::vector<uint32_t> probes_passed;  // key probes (expect indexes) that once found no key
     // What the replies said (reset on every send).
     std::vector<size_t> refused;  // commands refused at queue time (indexes in expects)
     std::vector<std::string> refused_errors;
@@ -153,6 +157,8 @@ class TargetWriter {
   void cancel_all();
   void wake();
   void set_waiting(const std::string& what);
+  // Hands skips not yet recorded to on_skipped; false (and fatal) when that fails.
+  bool record_skips(Pending& p);
   void wait_backoff();
   size_t sent_replies(const Pending& p) const;
 
@@ -183,6 +189,7 @@ class TargetWriter {
   size_t unsent_ = 0;
   bool failed_ = false;        // a fatal end: nothing more is sent
   bool backoff_next_ = false;  // wait before reconnecting (a transient refusal)
+  int64_t client_id_ = 0;      // CLIENT ID of the connection, to end it for good on the next
   std::chrono::milliseconds backoff_{0};
   std::chrono::steady_clock::time_point last_read_;
 };

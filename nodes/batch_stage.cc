@@ -22,8 +22,13 @@ void append_own(Batch& b, std::initializer_list<std::string_view> argv, ReplyChe
   b.expects.push_back(ex);
 }
 
-void add_gate(Batch& b) {
-  b.gates.push_back(SendGate{b.wire.size(), static_cast<uint32_t>(b.expects.size())});
+// A gate here, passed once everything before it was answered (or the first `needs`).
+// SELECT 0, WATCH, the fence: the first replies of a fenced batch.
+constexpr uint32_t kFenceReplies = 3;
+
+void add_gate(Batch& b, uint32_t needs = UINT32_MAX) {
+  const auto before = static_cast<uint32_t>(b.expects.size());
+  b.gates.push_back(SendGate{b.wire.size(), before, std::min(needs, before)});
 }
 
 }  // namespace
@@ -165,7 +170,8 @@ void BatchStage::insert_probes(Open& open) {
                    probe.expects.end());
   if (open.multi_first >= open.probe_index) open.multi_first += count;
   if (!ctx_->transaction) {
-    b.gates.push_back(SendGate{open.probe_at + shift, open.probe_index + count});
+    const uint32_t before = open.probe_index + count;
+    b.gates.push_back(SendGate{open.probe_at + shift, before, before});
   }
   open.probes.clear();
 }
@@ -192,9 +198,15 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
   if (probed) insert_probes(open);
   if (ctx_->transaction) {
     if (ctx_->checkpoint_in_target) append_checkpoint(b, true);
-    // Without a fence, EXEC waits until everything before it was answered: a transaction
-    // must not commit after one that did not. With one, only for a key probe's answer.
-    if (!fenced_ || probed) add_gate(b);
+    // EXEC goes only once its fence said the batch before it committed (a fence refused for
+    // now — BUSY, LOADING — must not let the EXEC after it commit when the condition ends);
+    // with key probes, once they answered too. Without a fence, once everything before it
+    // was answered: a transaction must not commit after one that did not.
+    if (fenced_ && !probed) {
+      add_gate(b, kFenceReplies);
+    } else {
+      add_gate(b);
+    }
     ReplyExpect exec;
     exec.cmd_offset = b.wire.size();
     exec.own_exec = true;

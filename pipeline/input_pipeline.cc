@@ -511,10 +511,10 @@ void InputPipeline::count_applied(const Batch& batch, const WriteResult& result)
 void InputPipeline::on_batch_done(const Batch& batch, const WriteResult& result) {
   if (result.cancelled) return;
   // Skips found inside a committed transaction: recorded now (those left out at queue time
-  // were recorded before their batch went again).
+  // were recorded before their batch went again, those before a checkpoint gate before it).
   std::vector<SkippedCommand> late;
   for (const SkippedCommand& c : result.skipped) {
-    if (!c.at_queue_time) late.push_back(c);
+    if (!c.recorded) late.push_back(c);
   }
   Status recorded = report_skipped(batch, late);
   if (result.applied) {

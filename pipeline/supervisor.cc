@@ -243,11 +243,9 @@ void Supervisor::retry_deferred() {
 }
 
 std::vector<std::string> Supervisor::not_ready() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::string> out;
-  for (const Deferred& d : deferred_)
-    out.push_back("input(s) " + join(d.inputs) + " not started: " + d.error + "; retrying");
-  return out;
+  // Inputs that could not be started are listed by inputs() with their reason; nothing of
+  // the process beyond them can be unready yet (the group, later, will be).
+  return {};
 }
 
 Status Supervisor::handover(const std::vector<std::string>& inputs) {

@@ -33,13 +33,15 @@ struct ReplyExpect {
   uint64_t src_offset = 0;  // source position of the unit it belongs to (for reports)
 };
 
-// A point in a batch's bytes the writer does not send past until every reply to what comes
-// before it — in this batch and in every earlier one — has arrived and nothing failed: an
-// EXEC that must not run unless its predecessors committed, a checkpoint that must not be
-// written before its data was acknowledged, data that waits for a key probe.
+// A point in a batch's bytes the writer does not send past until every earlier batch has
+// ended and the first `needs` replies of this one have arrived, with nothing failed: an
+// EXEC that must not run unless its fence passed (and so its predecessor committed), a
+// checkpoint that must not be written before its data was acknowledged, data that waits for
+// a key probe.
 struct SendGate {
   uint64_t offset = 0;   // bytes of the batch before the gate
   uint32_t replies = 0;  // commands (expectations) before the gate
+  uint32_t needs = 0;    // replies that must have arrived to pass (<= replies)
 };
 
 }  // namespace ferry

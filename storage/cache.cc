@@ -47,12 +47,17 @@ void Cache::flush_loop() {
                       ? config_.storer.flush_duration
                       : std::chrono::milliseconds(100);
   std::unique_lock<std::mutex> lock(mu_);
+  int64_t last_complaint_ms = 0;
   while (!stop_) {
     cv_.wait_for(lock, interval, [&] { return stop_.load(); });
     if (dirty_.exchange(false)) {
       lock.unlock();
       Status st = kv_->sync_wal();
-      if (!st.is_ok()) LOG_ERROR("%s", st.message().c_str());
+      // (A write failed: its log says why; once a while is enough here.)
+      if (!st.is_ok() && mono_ms() - last_complaint_ms > 10000) {
+        last_complaint_ms = mono_ms();
+        LOG_ERROR("%s", st.message().c_str());
+      }
       lock.lock();
     }
   }

@@ -73,7 +73,7 @@ Status CacheLog::load() {
   }
   if (!meta_.gens.empty()) {
     const cache::Generation& last = meta_.gens.back();
-    durable_ = Durable{true, last.id, last.rdb_bytes, last.stream_end};
+    durable_ = Durable{true, last.id, last.rdb_bytes, last.stream_end, last.rdb_complete};
   }
   FERRY_RETURN_IF_ERROR(kv_->get(cache::checkpoint_key(input_), &value, &found));
   cache::LocalCheckpoint cp;
@@ -196,9 +196,17 @@ Status CacheLog::drop_all() {
   cursor_epoch_++;
   accepted_end_ = kUnknownOffset;
   drop_wanted_ = true;
+  drop_epoch_++;
   round_done_.notify_all();
-  if (!wait_round(lock) || failed_) {
-    return Status::io_error("the local cache could not drop input " + input_ + "'s data");
+  // The round that carries the drop (a round under way may not, but then the next does).
+  while (drop_wanted_) {
+    if (!wait_round(lock) || failed_) {
+      return Status::io_error("the local cache could not drop input " + input_ + "'s data");
+    }
+    if (drop_wanted_ && disk_full_) {
+      return Status::no_space("the disk under the local cache is full: input " + input_ +
+                              "'s old data could not be dropped yet");
+    }
   }
   return Status::ok();
 }
@@ -250,8 +258,15 @@ bool CacheLog::has_room() {
   if (disk_full_) {
     // Space again, and the store takes writes again (checked without the lock).
     lock.unlock();
-    const bool room = kv_->free_bytes() >= kMinFreeDiskBytes && kv_->resume().is_ok();
+    const uint64_t free = kv_->free_bytes();
+    Status resumed = free >= kMinFreeDiskBytes ? kv_->resume() : Status::no_space("");
     lock.lock();
+    const bool room = resumed.is_ok();
+    if (!room && free >= kMinFreeDiskBytes && mono_ms() - last_resume_complaint_ms_ > 10000) {
+      last_resume_complaint_ms_ = mono_ms();
+      LOG_WARN("input %s: the local cache does not take writes again yet: %s", input_.c_str(),
+               resumed.message().c_str());
+    }
     if (!room) {
       // What the target has applied may go, to make room.
       gc_wanted_ = true;
@@ -266,9 +281,12 @@ bool CacheLog::has_room() {
   return used_locked() + staged_bytes_ < options_.max_bytes / 10 * 9;
 }
 
-uint64_t CacheLog::accepted_offset() const {
+SourceLog::Continue CacheLog::continue_point(uint64_t* offset) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return accepted_end_;
+  if (rdb_lost_) return Continue::kFullSync;
+  if (accepted_end_ == kUnknownOffset) return Continue::kAsIs;
+  *offset = accepted_end_;
+  return Continue::kAt;
 }
 
 SourceLog::Append CacheLog::append(SourceChunkPtr chunk) {
@@ -287,14 +305,18 @@ SourceLog::Append CacheLog::append(SourceChunkPtr chunk) {
     // Let the persister free what the applied position has passed, then look again.
     gc_wanted_ = true;
     if (!wait_round(lock) || closed_) return Append::kClosed;
-    if (over_budget()) return Append::kFull;
+    if (over_budget() || disk_full_) return Append::kFull;
   }
   // The source link never waits on the disk, only on this staging memory.
-  round_done_.wait(lock, [&] { return closed_ || staged_bytes_ < kMaxStagedBytes; });
+  round_done_.wait(lock, [&] { return closed_ || disk_full_ || staged_bytes_ < kMaxStagedBytes; });
   if (closed_) return Append::kClosed;
+  if (disk_full_) return Append::kFull;  // the disk filled while this waited
   if (chunk->kind == Kind::kStreamBegin) accepted_end_ = chunk->offset;
   if (chunk->kind == Kind::kStreamData) accepted_end_ = chunk->offset + chunk->data.size();
-  if (chunk->kind == Kind::kRdbBegin) accepted_end_ = kUnknownOffset;
+  if (chunk->kind == Kind::kRdbBegin) {
+    accepted_end_ = kUnknownOffset;
+    rdb_lost_ = false;
+  }
   staged_bytes_ += chunk->bytes();
   staged_.push_back(std::move(chunk));
   work_ready_.notify_one();

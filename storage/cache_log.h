@@ -99,7 +99,7 @@ class CacheLog : public SourceLog {
   Append append(SourceChunkPtr chunk) override;
   bool has_room() override;
   uint64_t durable_offset() const override;
-  uint64_t accepted_offset() const override;
+  Continue continue_point(uint64_t* offset) const override;
   bool try_read(SourceChunkPtr* chunk) override;
   void set_data_listener(std::function<void()> listener) override;
   uint64_t unread_bytes() const override;
@@ -122,7 +122,16 @@ class CacheLog : public SourceLog {
     uint32_t gen = 0;
     uint64_t rdb_bytes = 0;
     uint64_t stream_end = 0;
+    bool rdb_complete = false;  // of generation `gen`
   };
+  // Whether the reader may see generation `g` at all, and its RDB's end (what it reads is
+  // written: a write lost for lack of space must not take back what it saw).
+  bool durable_gen(const cache::Generation& g) const {
+    return durable_.valid && g.id <= durable_.gen;
+  }
+  bool durable_rdb_end(const cache::Generation& g) const {
+    return durable_gen(g) && (g.id < durable_.gen || durable_.rdb_complete);
+  }
 
   // The persister thread's loop, and one round of it (called and returning with `lock`).
   void persist_loop();
@@ -133,7 +142,7 @@ class CacheLog : public SourceLog {
     SourceChunkPtr chunk;
   };
   uint64_t take_staged(KvStore::Batch* b, std::vector<Written>* written, bool* in_order);
-  void lost_for_space(cache::InputMeta before, const Status& why);
+  void lost_for_space(cache::InputMeta before, bool dropped, const Status& why);
   void finish_round(std::unique_lock<std::mutex>& lock, uint64_t taken, uint64_t freed);
   // Runs a request through the persister and waits for it (false: the persister is gone).
   bool wait_round(std::unique_lock<std::mutex>& lock);
@@ -193,12 +202,15 @@ class CacheLog : public SourceLog {
   bool gc_force_ = false;
   bool save_wanted_ = false;
   bool drop_wanted_ = false;
+  uint64_t drop_epoch_ = 0;  // bumped by drop_all(): a round that began before it changes nothing
   // The disk was full: appends answer kFull until has_room() finds space and the store
   // takes writes again.
   bool disk_full_ = false;
+  int64_t last_resume_complaint_ms_ = 0;
   static constexpr uint64_t kMinFreeDiskBytes = 16ull << 20;
   static constexpr uint64_t kUnknownOffset = UINT64_MAX;
-  uint64_t accepted_end_ = kUnknownOffset;  // see accepted_offset()
+  uint64_t accepted_end_ = kUnknownOffset;  // see continue_point()
+  bool rdb_lost_ = false;                   // an RDB lost bytes for lack of space
   uint64_t rounds_started_ = 0;
   uint64_t rounds_done_ = 0;
   uint64_t last_gc_freed_ = 0;

@@ -56,11 +56,18 @@ uint64_t CacheLog::take_staged(KvStore::Batch* b, std::vector<Written>* written,
 // The disk is full: nothing of the round was written. The log goes back to what the store
 // holds and drops what is staged (the source still has it: only what is stored is ACKed);
 // appends answer kFull until has_room() finds space again, as when the cache is full.
-void CacheLog::lost_for_space(cache::InputMeta before, const Status& why) {
+void CacheLog::lost_for_space(cache::InputMeta before, bool dropped, const Status& why) {
+  // A generation id once handed out is never reused: a reader may have seen it.
+  const uint32_t next_gen = meta_.next_gen;
   meta_ = std::move(before);
+  meta_.next_gen = std::max(meta_.next_gen, next_gen);
+  if (dropped) drop_wanted_ = true;  // the drop did not happen: the next round tries again
   if (cache::Generation* g = current_gen()) {
     // Bytes of this RDB were lost: it cannot be completed; a new full sync will follow.
-    if (!g->rdb_complete && !g->stream_only) g->aborted = true;
+    if (!g->rdb_complete && !g->stream_only && !g->aborted) {
+      g->aborted = true;
+      rdb_lost_ = true;
+    }
   }
   const cache::Generation* g = current_gen();
   accepted_end_ =
@@ -81,6 +88,8 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
   rounds_started_++;
   const StreamCut cut = gc_wanted_ ? applied_stream_cut(lock) : StreamCut();
   cache::InputMeta before = meta_;
+  const uint64_t epoch = drop_epoch_;
+  const bool dropping = drop_wanted_;
   // Group commit: what is staged goes in one write (of bounded size).
   KvStore::Batch b;
   std::vector<std::pair<std::string, std::string>> ranges;
@@ -98,7 +107,7 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
   const uint64_t taken = take_staged(&b, &written, &in_order);
   Durable durable = durable_;
   if (const cache::Generation* g = current_gen()) {
-    durable = Durable{true, g->id, g->rdb_bytes, g->stream_end};
+    durable = Durable{true, g->id, g->rdb_bytes, g->stream_end, g->rdb_complete};
   }
   uint64_t freed = 0;
   if (gc_wanted_) {
@@ -129,7 +138,13 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   staged_bytes_ -= std::min(staged_bytes_, taken);
   if (no_space) {
-    lost_for_space(std::move(before), st);
+    if (drop_epoch_ == epoch) {
+      lost_for_space(std::move(before), dropping, st);
+    } else {
+      // drop_all() ran meanwhile: what it left is the state; only what was staged is lost.
+      lost_for_space(meta_, false, st);
+      drop_wanted_ = true;
+    }
     freed = 0;
   }
   if (st.is_ok()) {

@@ -43,7 +43,7 @@ bool CacheLog::try_read(SourceChunkPtr* out) {
           break;
         }
       }
-      if (!next) return false;
+      if (!next || !durable_gen(*next)) return false;  // not written yet
       cursor_.gen = next->id;
       cursor_.state = State::kGenStart;
     }
@@ -81,6 +81,7 @@ bool CacheLog::try_read(SourceChunkPtr* out) {
           return r > 0;
         }
         if (g->rdb_complete) {
+          if (!durable_rdb_end(*g)) return false;  // its end is not written yet
           chunk->kind = Kind::kRdbEnd;
           cursor_.state = State::kStreamStart;
           cursor_.pos = g->start_offset;

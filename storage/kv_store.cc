@@ -5,9 +5,15 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "common/log.h"
+
 #include <sys/statvfs.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <shared_mutex>
 
 namespace ferry {
 namespace {
@@ -15,6 +21,24 @@ namespace {
 rocksdb::Slice slice(std::string_view s) {
   return rocksdb::Slice(s.data(), s.size());
 }
+
+// RocksDB's own messages go to ferry's log (warnings and errors only), not to a LOG file in
+// the cache directory: a full disk must not break RocksDB's logging (Debian's build asserts
+// when a log line follows a failed one).
+class CacheLogger : public rocksdb::Logger {
+ public:
+  CacheLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < rocksdb::InfoLogLevel::WARN_LEVEL) return;
+    char buf[1024];
+    vsnprintf(buf, sizeof(buf), format, ap);
+    LOG_WARN("local cache (RocksDB): %s", buf);
+  }
+};
 
 Status from(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return Status::ok();
@@ -39,9 +63,19 @@ class RocksStore : public KvStore {
   Status resume() override;
   uint64_t free_bytes() override;
 
-  std::unique_ptr<rocksdb::DB> db;
+  Status open_db();
+
+  rocksdb::Options options;
   std::string dir;
   rocksdb::ReadOptions read;
+  // The DB handle: shared by reads, exclusive to a reopen.
+  std::shared_mutex db_mu;
+  std::unique_ptr<rocksdb::DB> db;
+  // Writes and syncs one at a time. After a failed write nothing goes to RocksDB until it
+  // was reopened: its WAL writer must not be appended to or synced again (Debian's build
+  // asserts on it, and RocksDB 7.8's Resume() keeps that writer).
+  std::mutex write_mu;
+  bool failed = false;  // guarded by write_mu
 };
 
 }  // namespace
@@ -62,19 +96,26 @@ Status KvStore::open(const Options& options, std::unique_ptr<KvStore>* out) {
   o.compression = rocksdb::kNoCompression;  // RDB data is compressed already
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   o.keep_log_file_num = 2;
+  o.info_log = std::make_shared<CacheLogger>();
   o.max_total_wal_size = 4 * options.write_buffer_bytes;
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   t.cache_index_and_filter_blocks = true;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(o, options.dir, &db);
-  if (!s.ok()) return from(s, ("cannot open " + options.dir).c_str());
   auto store = std::make_unique<RocksStore>();
-  store->db.reset(db);
+  store->options = o;
   store->dir = options.dir;
   store->read.verify_checksums = options.verify_checksums;
+  FERRY_RETURN_IF_ERROR(store->open_db());
   *out = std::move(store);
+  return Status::ok();
+}
+
+Status RocksStore::open_db() {
+  rocksdb::DB* opened = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, &opened);
+  if (!s.ok()) return from(s, ("cannot open " + dir).c_str());
+  db.reset(opened);
   return Status::ok();
 }
 
@@ -95,10 +136,19 @@ Status RocksStore::write(const Batch& batch, bool sync) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return from(db->Write(wo, &wb), "write failed");
+  std::lock_guard<std::mutex> lock(write_mu);
+  if (failed) {
+    return Status::no_space(
+        "local cache: not written: a write failed and the store has not resumed");
+  }
+  std::shared_lock<std::shared_mutex> shared(db_mu);
+  Status st = from(db->Write(wo, &wb), "write failed");
+  if (!st.is_ok()) failed = true;
+  return st;
 }
 
 Status RocksStore::get(std::string_view key, std::string* value, bool* found) {
+  std::shared_lock<std::shared_mutex> shared(db_mu);
   rocksdb::Status s = db->Get(read, slice(key), value);
   *found = s.ok();
   if (s.IsNotFound()) return Status::ok();
@@ -107,6 +157,7 @@ Status RocksStore::get(std::string_view key, std::string* value, bool* found) {
 
 Status RocksStore::floor(std::string_view key, std::string_view prefix, std::string* found_key,
                          std::string* value, bool* found) {
+  std::shared_lock<std::shared_mutex> shared(db_mu);
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
   it->SeekForPrev(slice(key));
   *found = it->Valid() && it->key().starts_with(slice(prefix));
@@ -119,6 +170,7 @@ Status RocksStore::floor(std::string_view key, std::string_view prefix, std::str
 
 Status RocksStore::scan(std::string_view prefix,
                         const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::shared_lock<std::shared_mutex> shared(db_mu);
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
   for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
     if (!fn(std::string_view(it->key().data(), it->key().size()),
@@ -130,16 +182,23 @@ Status RocksStore::scan(std::string_view prefix,
 }
 
 Status RocksStore::sync_wal() {
+  std::lock_guard<std::mutex> lock(write_mu);
+  if (failed)
+    return Status::io_error(
+        "local cache: not synced: a write failed and the store has not resumed");
+  std::shared_lock<std::shared_mutex> shared(db_mu);
   return from(db->SyncWAL(), "sync failed");
 }
 
 void RocksStore::compact(std::string_view begin, std::string_view end) {
+  std::shared_lock<std::shared_mutex> shared(db_mu);
   rocksdb::Slice b = slice(begin), e = slice(end);
   rocksdb::CompactRangeOptions co;
   db->CompactRange(co, &b, &e);
 }
 
 uint64_t RocksStore::approximate_size(std::string_view begin, std::string_view end) {
+  std::shared_lock<std::shared_mutex> shared(db_mu);
   rocksdb::Range range(slice(begin), slice(end));
   uint64_t size = 0;
   rocksdb::SizeApproximationOptions o;
@@ -152,7 +211,15 @@ uint64_t RocksStore::approximate_size(std::string_view begin, std::string_view e
 }
 
 Status RocksStore::resume() {
-  return from(db->Resume(), "resume after an error");
+  std::lock_guard<std::mutex> lock(write_mu);
+  if (!failed) return Status::ok();
+  // Close and open again: the WAL's torn tail is dropped on recovery (the failed write was
+  // never applied), and a new WAL writer starts.
+  std::unique_lock<std::shared_mutex> exclusive(db_mu);
+  db.reset();
+  Status st = open_db();
+  if (st.is_ok()) failed = false;
+  return st.with_context("reopening after a failed write");
 }
 
 uint64_t RocksStore::free_bytes() {

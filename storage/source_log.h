@@ -48,10 +48,12 @@ class SourceLog {
   // Replication offset after the last stream byte written to the store: what the writer
   // may tell the source it holds (REPLCONF ACK), as opposed to what is only staged.
   virtual uint64_t durable_offset() const = 0;
-  // Replication offset after the last stream byte the log holds or will write — what a
-  // writer that let go of its source resumes from. Less than what was appended when a write
-  // failed for lack of disk space (what was staged is gone); UINT64_MAX: no stream yet.
-  virtual uint64_t accepted_offset() const = 0;
+  // Where a writer that let go of its source continues. kAt: from *offset, the replication
+  // offset after the last stream byte the log holds or will write — less than what was
+  // appended when a write failed for lack of disk space (what was only staged is gone).
+  // kFullSync: the RDB being received was lost that way; kAsIs: the log has no opinion.
+  enum class Continue { kAsIs, kAt, kFullSync };
+  virtual Continue continue_point(uint64_t* offset) const = 0;
 
   // Reader side. Never waits: false when nothing is available.
   virtual bool try_read(SourceChunkPtr* chunk) = 0;

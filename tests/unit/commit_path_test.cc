@@ -146,8 +146,13 @@ TEST(BatchLayout, FencedTransactionByDefault) {
                                    "INCR a (queued)",
                                    "SELECT 0 (queued)",
                                    "HSET ferry-checkpoint:127.0.0.1:6379 version (queued)",
+                                   "|",
                                    "EXEC"};
   EXPECT_EQ(shape(b), want);
+  // EXEC waits only for the fence's answer (SELECT, WATCH, EVAL): a fence that says "not
+  // the next batch" must be seen before anything can commit.
+  ASSERT_EQ(b.gates.size(), 1u);
+  EXPECT_EQ(b.gates[0].needs, 3u);
   EXPECT_EQ(b.expects[2].check, ReplyCheck::kFence);
   EXPECT_TRUE(b.expects.back().own_exec);
   EXPECT_EQ(b.expects.back().exec_first, 4u);
