@@ -38,4 +38,36 @@ const char* name_of(FunctionExists f) {
   return "?";
 }
 
+const char* name_of(RedisType t) {
+  switch (t) {
+    case RedisType::kStandalone:
+      return "standalone";
+    case RedisType::kCluster:
+      return "cluster";
+  }
+  return "?";
+}
+
+const char* name_of(SyncFrom s) {
+  switch (s) {
+    case SyncFrom::kMaster:
+      return "master";
+    case SyncFrom::kSlave:
+      return "slave";
+    case SyncFrom::kPreferSlave:
+      return "prefer_slave";
+  }
+  return "?";
+}
+
+const char* name_of(InputMode m) {
+  switch (m) {
+    case InputMode::kStatic:
+      return "static";
+    case InputMode::kDynamic:
+      return "dynamic";
+  }
+  return "?";
+}
+
 }  // namespace ferry

@@ -17,13 +17,19 @@ using Millis = std::chrono::milliseconds;
 enum class FlushPolicy : uint8_t { kAuto, kEveryWrite, kDuration };
 enum class KeyExists : uint8_t { kReplace, kIgnore, kError };
 enum class FunctionExists : uint8_t { kReplace, kFlush, kAppend };
+enum class RedisType : uint8_t { kStandalone, kCluster };
+enum class SyncFrom : uint8_t { kMaster, kSlave, kPreferSlave };
+enum class InputMode : uint8_t { kStatic, kDynamic };
 const char* name_of(FlushPolicy p);
 const char* name_of(KeyExists k);
 const char* name_of(FunctionExists f);
+const char* name_of(RedisType t);
+const char* name_of(SyncFrom s);
+const char* name_of(InputMode m);
 
 struct RedisSide {
   std::vector<std::string> addresses;  // host:port
-  std::string type = "standalone";     // standalone | cluster
+  RedisType type = RedisType::kStandalone;
   std::string user_name;
   std::string password;
   bool tls_enable = false;
@@ -46,8 +52,8 @@ struct ServerConfig {
 
 struct InputConfig {
   RedisSide redis;
-  std::string sync_from = "prefer_slave";
-  std::string mode = "dynamic";
+  SyncFrom sync_from = SyncFrom::kPreferSlave;  // which node of a source shard to replicate
+  InputMode mode = InputMode::kDynamic;
   int rdb_parallel = 0;
   std::string sync_delay_test_key;
 };

@@ -254,7 +254,7 @@ std::vector<KeySpec> key_specs() {
     add(side + ".redis.addresses", true,
         [red](N n, Config* c) { return get_addresses(n, &red(c)->addresses); });
     add(side + ".redis.type", true, [red](N n, Config* c) {
-      return get_choice(n, {"standalone", "cluster"}, &red(c)->type);
+      return get_enum(n, {RedisType::kStandalone, RedisType::kCluster}, &red(c)->type);
     });
     add(side + ".redis.userName", true,
         [red](N n, Config* c) { return get_string(n, &red(c)->user_name); });
@@ -285,10 +285,11 @@ std::vector<KeySpec> key_specs() {
   }
   // input
   add("input.syncFrom", false, [](N n, Config* c) {
-    return get_choice(n, {"master", "slave", "prefer_slave"}, &c->input.sync_from);
+    return get_enum(n, {SyncFrom::kMaster, SyncFrom::kSlave, SyncFrom::kPreferSlave},
+                    &c->input.sync_from);
   });
   add("input.mode", false, [](N n, Config* c) {
-    return get_choice(n, {"static", "dynamic"}, &c->input.mode);
+    return get_enum(n, {InputMode::kStatic, InputMode::kDynamic}, &c->input.mode);
   });
   add("input.rdbParallel", false, [](N n, Config* c) {
     int64_t v;

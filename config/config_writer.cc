@@ -24,7 +24,7 @@ std::string secret(const std::string& s) {
 Json redis_side(const RedisSide& r) {
   Json j;
   j["addresses"] = r.addresses;
-  j["type"] = r.type;
+  j["type"] = name_of(r.type);
   j["userName"] = r.user_name;
   j["password"] = secret(r.password);
   j["tlsEnable"] = r.tls_enable;
@@ -53,8 +53,8 @@ Json to_tree(const Config& c) {
 
   Json& input = j["input"];
   input["redis"] = redis_side(c.input.redis);
-  input["syncFrom"] = c.input.sync_from;
-  input["mode"] = c.input.mode;
+  input["syncFrom"] = name_of(c.input.sync_from);
+  input["mode"] = name_of(c.input.mode);
   input["rdbParallel"] = c.input.rdb_parallel;
   input["syncDelayTestKey"] = c.input.sync_delay_test_key;
 

@@ -1,117 +1,68 @@
 #include "net/redis_client.h"
 
-#include <hiredis/hiredis.h>
-
 #include <cstdio>
 #include <sstream>
 
 namespace ferry {
-
-struct RedisClient::Impl {
-  redisContext* ctx = nullptr;
-  ~Impl() {
-    if (ctx) redisFree(ctx);
-  }
-};
-
-RedisClient::RedisClient() : impl_(std::make_unique<Impl>()) {}
-RedisClient::~RedisClient() = default;
-
-bool RedisClient::connected() const {
-  return impl_->ctx != nullptr;
-}
-
-void RedisClient::close() {
-  if (impl_->ctx) {
-    redisFree(impl_->ctx);
-    impl_->ctx = nullptr;
-  }
-}
-
-Status RedisClient::connect(const Endpoint& ep, const Credentials& creds,
-                            std::chrono::milliseconds timeout) {
-  close();
-  ep_ = ep;
-  struct timeval tv;
-  tv.tv_sec = timeout.count() / 1000;
-  tv.tv_usec = (timeout.count() % 1000) * 1000;
-  redisContext* ctx = redisConnectWithTimeout(ep.host.c_str(), ep.port, tv);
-  if (!ctx) return Status::io_error("cannot connect to " + ep.to_string());
-  if (ctx->err) {
-    Status st = Status::io_error("cannot connect to " + ep.to_string() + ": " + ctx->errstr);
-    redisFree(ctx);
-    return st;
-  }
-  redisSetTimeout(ctx, tv);
-  impl_->ctx = ctx;
-  if (!creds.password.empty()) {
-    std::vector<std::string> auth = {"AUTH"};
-    if (!creds.user.empty()) auth.push_back(creds.user);
-    auth.push_back(creds.password);
-    Reply r;
-    Status st = command(auth, &r);
-    if (st.is_ok() && r.is_error()) {
-      st = Status::invalid_argument("AUTH to " + ep.to_string() + " failed: " + r.str);
-    }
-    if (!st.is_ok()) {
-      close();
-      return st;
-    }
-  }
-  return Status::ok();
-}
-
 namespace {
 
-void convert(const redisReply* r, Reply* out) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
+void copy_reply(const resp::Reply& r, Reply* out) {
+  using T = resp::Reply::Type;
+  switch (r.type) {
+    case T::kString:
+    case T::kOther:  // RESP3's verbatim strings and the like: their text
       out->type = Reply::Type::kString;
-      out->str.assign(r->str, r->len);
+      out->str.assign(r.str);
       break;
-    case REDIS_REPLY_STATUS:
+    case T::kStatus:
       out->type = Reply::Type::kStatus;
-      out->str.assign(r->str, r->len);
+      out->str.assign(r.str);
       break;
-    case REDIS_REPLY_ERROR:
+    case T::kError:
       out->type = Reply::Type::kError;
-      out->str.assign(r->str, r->len);
+      out->str.assign(r.str);
       break;
-    case REDIS_REPLY_INTEGER:
+    case T::kInteger:
       out->type = Reply::Type::kInteger;
-      out->integer = r->integer;
+      out->integer = r.integer;
       break;
-    case REDIS_REPLY_ARRAY:
+    case T::kArray:
       out->type = Reply::Type::kArray;
-      out->elements.resize(r->elements);
-      for (size_t i = 0; i < r->elements; i++)
-        convert(r->element[i], &out->elements[i]);
+      out->elements.resize(r.elements.size());
+      for (size_t i = 0; i < r.elements.size(); i++)
+        copy_reply(r.elements[i], &out->elements[i]);
       break;
-    default:
+    case T::kNil:
       out->type = Reply::Type::kNil;
+      break;
   }
 }
 
 }  // namespace
 
+bool RedisClient::connected() const {
+  return conn_.is_open();
+}
+
+void RedisClient::close() {
+  conn_.close();
+}
+
+Status RedisClient::connect(const Endpoint& ep, const Credentials& creds,
+                            std::chrono::milliseconds timeout) {
+  ConnectOptions o;
+  o.endpoint = ep;
+  o.credentials = creds;
+  o.connect_timeout = timeout;
+  o.timeout = timeout;
+  return conn_.open(o);
+}
+
 Status RedisClient::command(const std::vector<std::string>& argv, Reply* reply) {
-  if (!impl_->ctx) return Status::io_error("not connected to " + ep_.to_string());
-  std::vector<const char*> args;
-  std::vector<size_t> lens;
-  for (const auto& a : argv) {
-    args.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  void* raw = redisCommandArgv(impl_->ctx, static_cast<int>(args.size()), args.data(), lens.data());
-  if (!raw) {
-    Status st = Status::io_error("request to " + ep_.to_string() + " failed: " +
-                                 (impl_->ctx->errstr[0] ? impl_->ctx->errstr : "no reply"));
-    close();
-    return st;
-  }
+  resp::Reply r;
+  FERRY_RETURN_IF_ERROR(conn_.call_argv(argv, &r));
   *reply = Reply();
-  convert(static_cast<redisReply*>(raw), reply);
-  freeReplyObject(raw);
+  copy_reply(r, reply);
   return Status::ok();
 }
 
@@ -120,8 +71,8 @@ Status RedisClient::checked(const std::vector<std::string>& argv, Reply* reply) 
   Reply* r = reply ? reply : &local;
   FERRY_RETURN_IF_ERROR(command(argv, r));
   if (r->is_error()) {
-    return Status::io_error((argv.empty() ? std::string() : argv[0]) + " on " + ep_.to_string() +
-                            " failed: " + r->str);
+    return Status::io_error((argv.empty() ? std::string() : argv[0]) + " on " +
+                            endpoint().to_string() + " failed: " + r->str);
   }
   return Status::ok();
 }

@@ -1,17 +1,17 @@
-// A small blocking Redis client (hiredis underneath) for control-path requests: INFO, AUTH,
-// CONFIG GET and the like. One request at a time; every call is bounded by the timeout.
-// Not for the data path (see TargetWriter).
+// A small blocking Redis client for control-path requests: INFO, CONFIG GET, the checkpoint
+// and the like. One request at a time over a Connection (which opens it and reads its
+// replies); every call is bounded by the timeout. Replies are copied out, so they outlive
+// the next call. Not for the data path (see TargetWriter).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
-#include "net/endpoint.h"
+#include "net/connection.h"
 
 namespace ferry {
 
@@ -27,8 +27,7 @@ struct Reply {
 
 class RedisClient {
  public:
-  RedisClient();
-  ~RedisClient();
+  RedisClient() = default;
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
 
@@ -46,12 +45,10 @@ class RedisClient {
   // INFO <section> parsed into field -> value.
   Status info(const std::string& section, std::map<std::string, std::string>* fields);
 
-  const Endpoint& endpoint() const { return ep_; }
+  const Endpoint& endpoint() const { return conn_.endpoint(); }
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  Endpoint ep_;
+  Connection conn_;
 };
 
 // The version reported by INFO server (redis_version), split into numbers.

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/thread_name.h"
+#include "net/connection.h"
 #include "net/socket.h"
 #include "proto/resp.h"
 
@@ -264,17 +265,28 @@ Status ReplicaClient::send_ack() {
 
 Status ReplicaClient::session() {
   set_state(LinkState::kConnecting);
-  Socket sock;
-  Status st = Socket::connect(options_.source, options_.connect_timeout, &sock);
+  Connection conn;
+  ConnectOptions co;
+  co.endpoint = options_.source;
+  co.credentials = options_.credentials;
+  co.connect_timeout = options_.connect_timeout;
+  co.timeout = options_.handshake_timeout;
+  Status st = conn.connect(co);
   if (!st.is_ok()) return st;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stop_) return Status::aborted("stopping");
-    sock_ = &sock;
+    sock_ = &conn.socket();
   }
-  in_.clear();
-  in_pos_ = 0;
-  st = handshake();
+  set_state(LinkState::kHandshake);
+  st = conn.handshake();
+  if (st.is_ok()) st = announce(&conn);
+  if (st.is_ok()) {
+    // From PSYNC on the bytes are the replication stream's framing, read here.
+    in_ = conn.reader().take_rest();
+    in_pos_ = 0;
+    st = psync();
+  }
   if (st.is_ok()) st = stream();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -283,52 +295,35 @@ Status ReplicaClient::session() {
   return st;
 }
 
-Status ReplicaClient::handshake() {
-  set_state(LinkState::kHandshake);
-  std::string line;
-  const Credentials& cred = options_.credentials;
-  if (!cred.password.empty()) {
-    if (cred.user.empty()) {
-      FERRY_RETURN_IF_ERROR(send_command({"AUTH", cred.password}));
-    } else {
-      FERRY_RETURN_IF_ERROR(send_command({"AUTH", cred.user, cred.password}));
-    }
-    FERRY_RETURN_IF_ERROR(read_line(&line));
-    if (line.empty() || line[0] != '+') {
-      return Status::invalid_argument("AUTH refused by the source: " + line);
-    }
-  }
+Status ReplicaClient::announce(Connection* conn) {
   // The key count, for progress reports during the full sync (optional: a user without
   // the right to INFO still syncs).
-  FERRY_RETURN_IF_ERROR(send_command({"INFO", "keyspace"}));
-  FERRY_RETURN_IF_ERROR(read_line(&line));
-  if (!line.empty() && line[0] == '$') {
-    int64_t len = -1;
-    if (!parse_int(std::string_view(line).substr(1), &len) || len < 0 || len > (1 << 20)) {
-      return Status::corruption("malformed reply to INFO: " + printable(line));
-    }
-    std::string body;
-    FERRY_RETURN_IF_ERROR(read_exact(static_cast<size_t>(len) + 2, &body));
+  resp::Reply reply;
+  FERRY_RETURN_IF_ERROR(conn->call({"INFO", "keyspace"}, &reply));
+  if (reply.type == resp::Reply::Type::kString) {
     uint64_t keys = 0;
-    for (size_t p = body.find("keys="); p != std::string::npos; p = body.find("keys=", p + 5)) {
-      keys += std::strtoull(body.c_str() + p + 5, nullptr, 10);
+    const std::string_view body = reply.str;
+    for (size_t p = body.find("keys="); p != std::string_view::npos;
+         p = body.find("keys=", p + 5)) {
+      keys += std::strtoull(std::string(body.substr(p + 5, 24)).c_str(), nullptr, 10);
     }
     stats_.source_keys = keys;
-  } else if (line.empty() || line[0] != '-') {
-    return Status::corruption("malformed reply to INFO: " + printable(line));
   }
   FERRY_RETURN_IF_ERROR(
-      send_command({"REPLCONF", "listening-port", std::to_string(options_.announce_port)}));
-  FERRY_RETURN_IF_ERROR(read_line(&line));
-  if (line.empty() || line[0] != '+') {
-    return Status::invalid_argument("the source refused REPLCONF listening-port: " + line);
+      conn->call({"REPLCONF", "listening-port", std::to_string(options_.announce_port)}, &reply));
+  if (reply.type != resp::Reply::Type::kStatus) {
+    return Status::invalid_argument("the source refused REPLCONF listening-port: " +
+                                    printable(reply.str));
   }
-  FERRY_RETURN_IF_ERROR(send_command({"REPLCONF", "capa", "eof", "capa", "psync2"}));
-  FERRY_RETURN_IF_ERROR(read_line(&line));
-  if (line.empty() || line[0] != '+') {
-    return Status::invalid_argument("the source refused REPLCONF capa: " + line);
+  FERRY_RETURN_IF_ERROR(conn->call({"REPLCONF", "capa", "eof", "capa", "psync2"}, &reply));
+  if (reply.type != resp::Reply::Type::kStatus) {
+    return Status::invalid_argument("the source refused REPLCONF capa: " + printable(reply.str));
   }
+  return Status::ok();
+}
 
+Status ReplicaClient::psync() {
+  std::string line;
   std::string want_replid;
   uint64_t want_offset;
   bool resumable;

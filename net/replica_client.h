@@ -22,6 +22,7 @@
 
 namespace ferry {
 
+class Connection;
 class Socket;
 
 struct ReplicaOptions {
@@ -100,7 +101,11 @@ class ReplicaClient {
  private:
   void run();
   Status session();
-  Status handshake();
+  // REPLCONF listening-port and capa, after the connection's AUTH (and INFO keyspace for
+  // progress).
+  Status announce(Connection* conn);
+  // PSYNC and its answer: the RDB that follows +FULLRESYNC, or the stream's begin.
+  Status psync();
   Status receive_rdb();
   Status stream();
   Status send_command(std::initializer_list<std::string_view> args);

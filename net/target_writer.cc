@@ -173,67 +173,27 @@ void TargetWriter::cancel_all() {
     finish(b);
 }
 
-namespace {
-
-// One command and its reply on a connection being set up.
-Status round_trip(Socket* sock, std::initializer_list<std::string_view> argv,
-                  resp::ReplyReader* reader, resp::Reply* reply) {
-  std::string req;
-  resp::append_command(&req, argv);
-  FERRY_RETURN_IF_ERROR(sock->write_all(req, std::chrono::milliseconds(5000)));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (true) {
-    resp::ReplyReader::Result r = reader->next(reply);
-    if (r == resp::ReplyReader::Result::kReply) return Status::ok();
-    if (r == resp::ReplyReader::Result::kError) {
-      return Status::corruption("malformed reply: " + reader->error());
-    }
-    if (std::chrono::steady_clock::now() > deadline) return Status::io_error("no reply");
-    char buf[4096];
-    size_t got = 0;
-    FERRY_RETURN_IF_ERROR(sock->read_some(buf, sizeof(buf), std::chrono::milliseconds(500), &got));
-    reader->feed(buf, got);
-  }
-}
-
-}  // namespace
-
 Status TargetWriter::connect_once() {
-  auto sock = std::make_unique<Socket>();
-  FERRY_RETURN_IF_ERROR(Socket::connect(endpoint_, std::chrono::milliseconds(5000), sock.get()));
-  reader_.clear();
+  ConnectOptions o;
+  o.endpoint = endpoint_;
+  o.credentials = credentials_;
+  FERRY_RETURN_IF_ERROR(conn_.open(o));
   resp::Reply reply;
-  if (!credentials_.password.empty()) {
-    Status st = credentials_.user.empty()
-                    ? round_trip(sock.get(), {"AUTH", credentials_.password}, &reader_, &reply)
-                    : round_trip(sock.get(), {"AUTH", credentials_.user, credentials_.password},
-                                 &reader_, &reply);
-    FERRY_RETURN_IF_ERROR(st);
-    if (reply.type != resp::Reply::Type::kStatus) {
-      return Status::invalid_argument("AUTH refused: " + first_line(reply.str));
-    }
-  }
   // The previous connection may still hold batches the target has not read yet (a reply that
   // never came): end it, so that none of them commits behind the new one's back. Best
   // effort: a user without CLIENT rights relies on the fence alone.
   if (client_id_ != 0) {
-    const std::string id = std::to_string(client_id_);
-    FERRY_RETURN_IF_ERROR(round_trip(sock.get(), {"CLIENT", "KILL", "ID", id}, &reader_, &reply));
+    FERRY_RETURN_IF_ERROR(conn_.call({"CLIENT", "KILL", "ID", std::to_string(client_id_)}, &reply));
   }
   client_id_ = 0;
-  FERRY_RETURN_IF_ERROR(round_trip(sock.get(), {"CLIENT", "ID"}, &reader_, &reply));
+  FERRY_RETURN_IF_ERROR(conn_.call({"CLIENT", "ID"}, &reply));
   if (reply.type == resp::Reply::Type::kInteger) client_id_ = reply.integer;
-  sock_ = sock.release();
   connected_ = true;
   return Status::ok();
 }
 
 void TargetWriter::drop_connection(const Status& why) {
-  if (sock_) {
-    delete sock_;
-    sock_ = nullptr;
-  }
-  reader_.clear();
+  conn_.close();
   connected_ = false;
   size_t unacked = 0;
   for (const auto& p : pending_)
@@ -270,27 +230,14 @@ Status TargetWriter::skip_committed() {
   std::string req;
   resp::append_command(&req, {"SELECT", "0"});
   resp::append_command(&req, {"HGET", options_.checkpoint_key, "seq"});
-  FERRY_RETURN_IF_ERROR(sock_->write_all(req, std::chrono::milliseconds(5000)));
+  FERRY_RETURN_IF_ERROR(conn_.send(req));
   resp::Reply reply;
-  auto deadline = std::chrono::steady_clock::now() + options_.reply_timeout;
-  for (int want = 0; want < 2;) {
-    resp::ReplyReader::Result got_reply = reader_.next(&reply);
-    if (got_reply == resp::ReplyReader::Result::kError) {
-      return Status::corruption("malformed reply to HGET: " + reader_.error());
+  for (int i = 0; i < 2; i++) {
+    FERRY_RETURN_IF_ERROR(conn_.read_reply(&reply, options_.reply_timeout));
+    if (reply.is_error()) {
+      return Status::io_error("cannot read the checkpoint after a reconnect: " +
+                              first_line(reply.str));
     }
-    if (got_reply == resp::ReplyReader::Result::kReply) {
-      if (reply.is_error()) {
-        return Status::io_error("cannot read the checkpoint after a reconnect: " +
-                                std::string(reply.str));
-      }
-      if (++want == 2) break;
-      continue;
-    }
-    if (std::chrono::steady_clock::now() > deadline) return Status::io_error("HGET timed out");
-    char buf[4096];
-    size_t got = 0;
-    FERRY_RETURN_IF_ERROR(sock_->read_some(buf, sizeof(buf), std::chrono::milliseconds(500), &got));
-    if (got > 0) reader_.feed(buf, got);
   }
   int64_t committed = 0;
   if (reply.type == resp::Reply::Type::kString) parse_int(reply.str, &committed);
@@ -407,7 +354,7 @@ void TargetWriter::run() {
       (void)n;
       continue;
     }
-    if (!sock_) {
+    if (!conn_.is_open()) {
       if (backoff_next_) {
         backoff_next_ = false;
         wait_backoff();
@@ -472,7 +419,7 @@ void TargetWriter::run() {
     }
     struct pollfd pfds[2];
     bool want_write = unsent_ < pending_.size();
-    pfds[0] = {sock_->fd(), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
+    pfds[0] = {conn_.socket().fd(), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
     pfds[1] = {wake_fd_, POLLIN, 0};
     int n = ::poll(pfds, 2, 1000);
     if (n < 0) continue;
@@ -488,11 +435,7 @@ void TargetWriter::run() {
       }
     }
   }
-  if (sock_) {
-    delete sock_;
-    sock_ = nullptr;
-  }
-  reader_.clear();
+  conn_.close();
   connected_ = false;
 }
 
@@ -518,7 +461,7 @@ bool TargetWriter::pump_writes(Status* error) {
     }
     if (p.sent == 0 && p.first_send_us == 0) p.first_send_us = mono_us();
     size_t sent = 0;
-    Status st = sock_->try_write(b.wire.data() + p.sent, limit - p.sent, &sent);
+    Status st = conn_.socket().try_write(b.wire.data() + p.sent, limit - p.sent, &sent);
     if (!st.is_ok()) {
       *error = st;
       return false;
@@ -621,19 +564,19 @@ bool TargetWriter::pump_reads(Status* error) {
   char buf[kReadBuf];
   while (true) {
     size_t got = 0;
-    Status st = sock_->try_read(buf, sizeof(buf), &got);
+    Status st = conn_.socket().try_read(buf, sizeof(buf), &got);
     if (!st.is_ok()) {
       *error = st;
       return false;
     }
     if (got == 0) return true;
     last_read_ = std::chrono::steady_clock::now();
-    reader_.feed(buf, got);
+    conn_.reader().feed(buf, got);
     while (true) {
       resp::Reply& reply = reply_;
-      resp::ReplyReader::Result res = reader_.next(&reply);
+      resp::ReplyReader::Result res = conn_.reader().next(&reply);
       if (res == resp::ReplyReader::Result::kError) {
-        *error = Status::corruption("malformed reply from the target: " + reader_.error());
+        *error = Status::corruption("malformed reply from the target: " + conn_.reader().error());
         return false;
       }
       if (res == resp::ReplyReader::Result::kNeedMore) break;

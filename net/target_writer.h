@@ -27,14 +27,13 @@
 #include <vector>
 
 #include "common/status.h"
+#include "net/connection.h"
 #include "net/endpoint.h"
 #include "net/error_policy.h"
 #include "proto/reply_check.h"
 #include "proto/reply_reader.h"
 
 namespace ferry {
-
-class Socket;
 
 struct WriteBatch {
   virtual ~WriteBatch() = default;
@@ -182,8 +181,7 @@ class TargetWriter {
   // Owned by the writer thread. Batches in order: replies are matched against the front;
   // the one at `unsent_` is the next to write. Replies to a batch's first commands may
   // arrive while its last ones are still being written.
-  Socket* sock_ = nullptr;
-  resp::ReplyReader reader_;
+  Connection conn_;
   resp::Reply reply_;  // reused: its element list keeps its capacity
   std::deque<Pending> pending_;
   size_t unsent_ = 0;

@@ -114,12 +114,14 @@ Supervisor::~Supervisor() {
 }
 
 Status Supervisor::start() {
-  if (config_.input.redis.type != "standalone") {
-    return Status::not_supported("input.redis.type '" + config_.input.redis.type +
+  if (config_.input.redis.type != RedisType::kStandalone) {
+    return Status::not_supported("input.redis.type '" +
+                                 std::string(name_of(config_.input.redis.type)) +
                                  "' is not supported yet: only standalone sources");
   }
-  if (config_.output.redis.type != "standalone") {
-    return Status::not_supported("output.redis.type '" + config_.output.redis.type +
+  if (config_.output.redis.type != RedisType::kStandalone) {
+    return Status::not_supported("output.redis.type '" +
+                                 std::string(name_of(config_.output.redis.type)) +
                                  "' is not supported yet: only a standalone target");
   }
   if (config_.output.redis.addresses.size() > 1) {

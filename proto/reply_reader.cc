@@ -28,6 +28,12 @@ void ReplyReader::clear() {
   error_.clear();
 }
 
+std::string ReplyReader::take_rest() {
+  std::string rest = buf_.substr(pos_);
+  clear();
+  return rest;
+}
+
 ReplyReader::Result ReplyReader::next(Reply* out) {
   if (!error_.empty()) return Result::kError;
   size_t pos = pos_;

@@ -33,6 +33,9 @@ class ReplyReader {
   // Forgets everything buffered (a new connection).
   void clear();
   size_t buffered() const { return buf_.size() - pos_; }
+  // Hands over the unread bytes and forgets them: what follows the replies on a connection
+  // that changes framing (the replication stream after the handshake).
+  std::string take_rest();
 
  private:
   // Parses one reply at *pos; advances *pos past it when whole.

@@ -93,7 +93,7 @@ void FakeMaster::session(int fd) {
         c = static_cast<char>(toupper(c));
       in.erase(0, consumed);
       if (name == "INFO") {
-        send_all(fd, "$11\r\n# Keyspace\r\n\r\n");
+        send_all(fd, "$12\r\n# Keyspace\r\n\r\n");
       } else if (name == "PSYNC" || name == "SYNC") {
         psyncs_++;
         std::string out =

@@ -1,0 +1,102 @@
+#include "tests/support/redis_cluster.h"
+
+#include <sys/wait.h>
+
+#include <thread>
+
+#include "net/cluster_topology.h"
+#include "proto/crc16.h"
+#include "tests/support/corpus.h"
+#include "tests/support/process.h"
+
+namespace ferry::test {
+
+bool RedisCluster::start(const Options& options) {
+  const int total = options.masters * (1 + options.replicas);
+  for (int i = 0; i < total; i++) {
+    RedisServer::Options o;
+    // A replica reads as "loading" in CLUSTER SHARDS until its offset is above 0: pinging
+    // replicas every second moves it without any write.
+    o.args = {"--cluster-enabled",      "yes",  "--cluster-config-file",      "nodes.conf",
+              "--cluster-node-timeout", "2000", "--repl-ping-replica-period", "1"};
+    o.args.insert(o.args.end(), options.args.begin(), options.args.end());
+    auto s = std::make_unique<RedisServer>();
+    if (!s->start(o)) return false;
+    nodes_.push_back(std::move(s));
+  }
+  // redis-cli takes the first `masters` addresses as masters, the rest as their replicas.
+  std::vector<std::string> args = {"--cluster", "create"};
+  for (auto& n : nodes_)
+    args.push_back(n->address());
+  args.insert(args.end(),
+              {"--cluster-replicas", std::to_string(options.replicas), "--cluster-yes"});
+  if (!run_cli(args)) return false;
+  return wait_ready();
+}
+
+bool RedisCluster::run_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"redis-cli"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string out = nodes_[0]->dir() + "/redis-cli.log";
+  Process p;
+  if (!p.start(argv, out)) return false;
+  int status = 0;
+  bool ended = p.wait(std::chrono::seconds(60), &status);
+  output_ = read_file(out);
+  return ended && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+std::vector<Endpoint> RedisCluster::endpoints() const {
+  std::vector<Endpoint> out;
+  for (const auto& n : nodes_)
+    out.push_back(n->endpoint());
+  return out;
+}
+
+RedisServer* RedisCluster::by_endpoint(const Endpoint& ep) {
+  for (auto& n : nodes_) {
+    if (n->endpoint() == ep) return n.get();
+  }
+  return nullptr;
+}
+
+RedisServer* RedisCluster::master_of_slot(int slot) {
+  auto c = nodes_[0]->connect();
+  ClusterTopology t;
+  if (!c || !read_topology(*c, &t).is_ok()) return nullptr;
+  int s = t.shard_of(slot);
+  return s < 0 ? nullptr : by_endpoint(t.shards[s].master.endpoint);
+}
+
+RedisServer* RedisCluster::master_of_key(const std::string& key) {
+  return master_of_slot(key_slot(key));
+}
+
+bool RedisCluster::wait_ready(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool ready = true;
+    ClusterTopology first;
+    for (size_t i = 0; i < nodes_.size() && ready; i++) {
+      Reply info = nodes_[i]->try_cmd({"CLUSTER", "INFO"});
+      ready = info.str.find("cluster_state:ok") != std::string::npos;
+      auto c = nodes_[i]->connect();
+      ClusterTopology t;
+      ready = ready && c && read_topology(*c, &t).is_ok() && t.uncovered().empty();
+      if (ready && i == 0) first = t;
+      ready = ready && first.same_layout(t);
+      for (const ClusterShard& s : t.shards) {
+        ready = ready && s.master.healthy;
+        for (const ClusterNode& r : s.replicas) {
+          RedisServer* rs = by_endpoint(r.endpoint);
+          ready = ready && r.healthy && rs && rs->info("replication")["master_link_status"] == "up";
+        }
+      }
+    }
+    if (ready) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+}  // namespace ferry::test

@@ -1,0 +1,48 @@
+// A real Redis Cluster on loopback for tests: `masters` masters with `replicas` replicas
+// each, created with `redis-cli --cluster create` (slots split evenly), and ready when every
+// node reports cluster_state:ok, agrees on the slot map and sees every node healthy, and
+// every replica's link is up.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/endpoint.h"
+#include "tests/support/redis_server.h"
+
+namespace ferry::test {
+
+class RedisCluster {
+ public:
+  struct Options {
+    int masters = 3;
+    int replicas = 0;               // per master
+    std::vector<std::string> args;  // extra redis-server arguments for every node
+  };
+
+  // Starts the nodes, creates the cluster and waits until it is ready (see above).
+  bool start(const Options& options);
+  bool start() { return start(Options()); }
+
+  size_t size() const { return nodes_.size(); }
+  RedisServer& node(size_t i) { return *nodes_[i]; }
+  std::vector<Endpoint> endpoints() const;
+  // The node that serves the slot now, as the cluster says (asked of node 0).
+  RedisServer* master_of_slot(int slot);
+  RedisServer* master_of_key(const std::string& key);
+  // Every node: cluster_state:ok, the same slot map, every node healthy in it, replicas'
+  // links up.
+  bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // redis-cli's output of the last cluster command, for failure messages.
+  const std::string& last_output() const { return output_; }
+
+ private:
+  bool run_cli(const std::vector<std::string>& args);
+  RedisServer* by_endpoint(const Endpoint& ep);
+
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::string output_;
+};
+
+}  // namespace ferry::test
