@@ -93,6 +93,23 @@ Status RedisClient::info(const std::string& section, std::map<std::string, std::
   return Status::ok();
 }
 
+std::shared_ptr<CommandTable> read_command_table(RedisClient& client) {
+  auto table = std::make_shared<CommandTable>();
+  Reply r;
+  if (!client.command({"COMMAND"}, &r).is_ok() || r.type != Reply::Type::kArray) return table;
+  for (const Reply& c : r.elements) {
+    if (c.elements.size() < 2 || c.elements[1].type != Reply::Type::kInteger) continue;
+    CommandTable::KeySpec keys{0, 0, 0};
+    if (c.elements.size() >= 6) {
+      keys = CommandTable::KeySpec{static_cast<int>(c.elements[3].integer),
+                                   static_cast<int>(c.elements[4].integer),
+                                   static_cast<int>(c.elements[5].integer)};
+    }
+    table->add(c.elements[0].str, static_cast<int>(c.elements[1].integer), keys);
+  }
+  return table;
+}
+
 bool RedisVersion::parse(const std::string& text, RedisVersion* out) {
   RedisVersion v;
   v.text = text;

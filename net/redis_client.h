@@ -7,11 +7,13 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "net/connection.h"
+#include "proto/command_table.h"
 
 namespace ferry {
 
@@ -50,6 +52,11 @@ class RedisClient {
  private:
   Connection conn_;
 };
+
+// The server's commands, their arity and key positions (COMMAND), so that what it would
+// refuse is left out rather than sent to abort a transaction, and keys are found where it
+// looks for them. Empty when COMMAND is not allowed.
+std::shared_ptr<CommandTable> read_command_table(RedisClient& client);
 
 // The version reported by INFO server (redis_version), split into numbers.
 struct RedisVersion {

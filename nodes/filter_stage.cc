@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "nodes/own_keys.h"
 #include "proto/checkpoint_format.h"
+#include "proto/command_keys.h"
 
 namespace ferry {
 
@@ -23,17 +24,19 @@ SkipReason FilterStage::skip_reason(const CommandList& cmds, const CommandList::
     case CommandTable::Refusal::kNone:
       break;
   }
-  // A checkpoint key in any key position (the first one is filtered as ferry's own).
-  CommandTable::KeySpec k = table.keys(name);
-  if (k.first <= 0 || k.step <= 0) return SkipReason::kCount;
-  int last = k.last < 0 ? static_cast<int>(c.argc) + k.last : k.last;
-  for (int i = k.first + k.step; i <= last && i < static_cast<int>(c.argc); i += k.step) {
-    if (is_checkpoint_key(cmds.arg(c, static_cast<size_t>(i)))) {
-      *why = "it names ferry's checkpoint key " + printable(cmds.arg(c, i));
-      return SkipReason::kReservedKey;
-    }
-  }
-  return SkipReason::kCount;
+  // A checkpoint key in any key position (one as the first argument is filtered as ferry's
+  // own before this).
+  int reserved = 0;
+  for_each_key(
+      table, name, c.argc, [&](int i) { return cmds.arg(c, static_cast<size_t>(i)); },
+      [&](int i) {
+        if (!reserved && i > 1 && is_checkpoint_key(cmds.arg(c, static_cast<size_t>(i)))) {
+          reserved = i;
+        }
+      });
+  if (!reserved) return SkipReason::kCount;
+  *why = "it names ferry's checkpoint key " + printable(cmds.arg(c, reserved));
+  return SkipReason::kReservedKey;
 }
 
 SkipRecord FilterStage::record_of(const Packet& packet, size_t index, const std::string& why,

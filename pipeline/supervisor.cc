@@ -17,25 +17,6 @@ namespace {
 constexpr auto kProgressPeriod = std::chrono::seconds(5);
 constexpr auto kProbeDeadline = std::chrono::seconds(10);
 
-// The target's commands and their arity (COMMAND), so invalid ones are left out rather than
-// sent to abort a transaction.
-std::shared_ptr<CommandTable> command_table(RedisClient& client) {
-  auto table = std::make_shared<CommandTable>();
-  Reply r;
-  if (!client.command({"COMMAND"}, &r).is_ok() || r.type != Reply::Type::kArray) return table;
-  for (const Reply& c : r.elements) {
-    if (c.elements.size() < 2 || c.elements[1].type != Reply::Type::kInteger) continue;
-    CommandTable::KeySpec keys{0, 0, 0};
-    if (c.elements.size() >= 6) {
-      keys = CommandTable::KeySpec{static_cast<int>(c.elements[3].integer),
-                                   static_cast<int>(c.elements[4].integer),
-                                   static_cast<int>(c.elements[5].integer)};
-    }
-    table->add(c.elements[0].str, static_cast<int>(c.elements[1].integer), keys);
-  }
-  return table;
-}
-
 // Finds out what the target can do, waiting a little for it to come up.
 Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps,
                     std::shared_ptr<const CommandTable>* commands) {
@@ -63,7 +44,7 @@ Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps,
                                      " is a Redis Cluster node; output.redis.type standalone "
                                      "needs a standalone target");
       }
-      *commands = command_table(client);
+      *commands = read_command_table(client);
       LOG_INFO("target %s: Redis %s (RDB version %d, %zu commands)", ep.to_string().c_str(),
                version.c_str(), caps->rdb_version, (*commands)->size());
       return Status::ok();

@@ -1,5 +1,7 @@
 #include "proto/command_table.h"
 
+#include "proto/command_keys.h"
+
 #include <cctype>
 
 namespace ferry {
@@ -51,6 +53,42 @@ CommandTable::Refusal CommandTable::refusal(std::string_view name, size_t argc) 
 CommandTable::KeySpec CommandTable::keys(std::string_view name) const {
   const Entry* e = find(name);
   return e ? e->keys : KeySpec();
+}
+
+MovableKeys movable_keys_of(std::string_view name) {
+  using K = MovableKeys::Kind;
+  struct Entry {
+    const char* name;
+    MovableKeys keys;
+  };
+  // Redis 7's movablekeys commands that write or may reach a replication stream.
+  static const Entry kEntries[] = {
+      {"eval", {K::kCount, 2}},
+      {"evalsha", {K::kCount, 2}},
+      {"eval_ro", {K::kCount, 2}},
+      {"evalsha_ro", {K::kCount, 2}},
+      {"fcall", {K::kCount, 2}},
+      {"fcall_ro", {K::kCount, 2}},
+      {"zunionstore", {K::kCount, 2}},
+      {"zinterstore", {K::kCount, 2}},
+      {"zdiffstore", {K::kCount, 2}},
+      {"zunion", {K::kCount, 1}},
+      {"zinter", {K::kCount, 1}},
+      {"zdiff", {K::kCount, 1}},
+      {"sintercard", {K::kCount, 1}},
+      {"zintercard", {K::kCount, 1}},
+      {"lmpop", {K::kCount, 1}},
+      {"zmpop", {K::kCount, 1}},
+      {"blmpop", {K::kCount, 2}},
+      {"bzmpop", {K::kCount, 2}},
+      {"georadius", {K::kStoreKeyword, 6}},
+      {"georadiusbymember", {K::kStoreKeyword, 5}},
+      {"sort", {K::kSort, 0}},
+  };
+  for (const Entry& e : kEntries) {
+    if (iequals(name, e.name)) return e.keys;
+  }
+  return MovableKeys();
 }
 
 }  // namespace ferry

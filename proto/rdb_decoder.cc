@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 
@@ -131,6 +132,9 @@ Status RdbDecoder::decode_counted(uint8_t type, std::string_view value, ValueVis
   if (type == kTypeHashMetadata) {
     uint64_t m;
     if ((r = s.le64(&m)) != Scan::kOk) return scan_error(s, r, "hash min-expire header");
+    if (m > static_cast<uint64_t>(INT64_MAX)) {
+      return Status::corruption("hash min-expire header out of range");
+    }
     min_expire = static_cast<int64_t>(m);
   }
   uint64_t count;
@@ -169,9 +173,12 @@ Status RdbDecoder::decode_counted(uint8_t type, std::string_view value, ValueVis
         if (type != kTypeHash) {
           uint64_t ttl;
           if ((r = s.len(&ttl)) != Scan::kOk) return scan_error(s, r, "hash field TTL");
-          if (ttl != 0) {
-            expire = type == kTypeHashMetadata ? static_cast<int64_t>(ttl) + min_expire - 1
-                                               : static_cast<int64_t>(ttl);
+          // Type 24/25 store field TTLs relative to the header (ttl + min_expire - 1); a
+          // corrupt one must not overflow.
+          const int64_t base = type == kTypeHashMetadata ? min_expire - 1 : 0;
+          if (ttl != 0 && (ttl > static_cast<uint64_t>(INT64_MAX) ||
+                           __builtin_add_overflow(static_cast<int64_t>(ttl), base, &expire))) {
+            return Status::corruption("hash field TTL out of range");
           }
         }
         if ((r = s.string(&a)) != Scan::kOk) return scan_error(s, r, "hash field");

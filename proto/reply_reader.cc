@@ -135,11 +135,11 @@ ReplyReader::Result ReplyReader::parse(size_t* pos, Reply* out, int depth) {
         out->type = Reply::Type::kNil;
         break;
       }
-      if (kind == '%') n *= 2;
-      if (n > kMaxElements) {
+      if (n > kMaxElements || (kind == '%' && n > kMaxElements / 2)) {
         error_ = "an array reply claims " + std::to_string(n) + " elements";
         return Result::kError;
       }
+      if (kind == '%') n *= 2;  // a map: key and value
       out->type = Reply::Type::kArray;
       // Elements arrive with the array; reserve only what the bytes at hand can hold.
       out->elements.reserve(std::min<size_t>(static_cast<size_t>(n), (buf_.size() - p) / 3 + 1));

@@ -3,8 +3,11 @@
 // slot as Redis computes it, the node chosen to replicate.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/bytes.h"
 #include "net/cluster_topology.h"
+#include "proto/command_keys.h"
 #include "proto/crc16.h"
 #include "tests/support/redis_cluster.h"
 
@@ -109,6 +112,58 @@ TEST_F(Cluster, KeySlotIsRedisOwn) {
     if (r.is_error() && r.str.rfind("MOVED", 0) == 0) moved++;
   }
   EXPECT_EQ(moved, 5);
+}
+
+// The keys ferry finds in a command are the ones Redis finds (COMMAND GETKEYS), for the
+// commands a replication stream carries and the "movablekeys" ones among them.
+TEST_F(Cluster, KeysOfACommandAreTheOnesRedisFinds) {
+  auto c = cluster_->node(0).connect();
+  ASSERT_TRUE(c);
+  std::shared_ptr<CommandTable> table = read_command_table(*c);
+  ASSERT_GT(table->size(), 100u);
+  const std::vector<std::vector<std::string>> commands = {
+      {"SET", "a", "1"},
+      {"DEL", "a", "b", "c"},
+      {"MSET", "a", "1", "b", "2"},
+      {"HSET", "h", "f", "v"},
+      {"RENAME", "a", "b"},
+      {"SMOVE", "s1", "s2", "m"},
+      {"LMOVE", "l1", "l2", "LEFT", "RIGHT"},
+      {"COPY", "a", "b", "REPLACE"},
+      {"SINTERSTORE", "d", "s1", "s2", "s3"},
+      {"ZUNIONSTORE", "d", "2", "z1", "z2", "WEIGHTS", "1", "2"},
+      {"ZDIFFSTORE", "d", "1", "z1"},
+      {"EVAL", "return 1", "2", "k1", "k2", "a1"},
+      {"EVALSHA", "0123456789012345678901234567890123456789", "1", "k1", "a1"},
+      {"FCALL", "f", "1", "k1", "arg"},
+      {"LMPOP", "2", "l1", "l2", "LEFT"},
+      {"BZMPOP", "0", "2", "z1", "z2", "MIN"},
+      {"SORT", "k", "BY", "store", "LIMIT", "0", "1", "GET", "#", "STORE", "d"},
+      {"SORT", "k", "STORE", "d1", "STORE", "d2"},
+      {"GEORADIUS", "g", "0", "0", "1", "km", "STORE", "d1", "STOREDIST", "d2"},
+      {"GEORADIUS", "g", "0", "0", "1", "km", "STORE", "d1", "STORE", "d2"},
+      {"GEORADIUSBYMEMBER", "g", "m", "1", "km", "STOREDIST", "d"},
+      {"XADD", "x", "*", "f", "v"},
+      {"RESTORE", "k", "0", "payload", "REPLACE"},
+      {"PFMERGE", "d", "h1", "h2"},
+      {"BITOP", "AND", "d", "k1", "k2"},
+      {"MSETNX", "a", "1", "b", "2"},
+  };
+  for (const auto& cmd : commands) {
+    std::vector<std::string> getkeys = {"COMMAND", "GETKEYS"};
+    getkeys.insert(getkeys.end(), cmd.begin(), cmd.end());
+    Reply r = cluster_->node(0).try_cmd(getkeys);
+    std::vector<std::string> want;
+    for (const Reply& k : r.elements)
+      want.push_back(k.str);
+    std::vector<std::string> got;
+    for_each_key(
+        *table, cmd[0], cmd.size(), [&](int i) { return std::string_view(cmd[i]); },
+        [&](int i) { got.push_back(cmd[i]); });
+    std::sort(want.begin(), want.end());
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want) << cmd[0] << " " << cmd[1] << " (" << r.str << ")";
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "nodes/parse_stage.h"
+#include "proto/rdb_decoder.h"
 #include "proto/rdb_reader.h"
 #include "proto/resp.h"
 
@@ -45,6 +46,40 @@ TEST(Hostile, LzfLengthsThatOverflowAreRefused) {
   Status st = reader.feed(rdb);
   ASSERT_FALSE(st.is_ok());
   EXPECT_NE(st.message().find("impossible LZF lengths"), std::string::npos) << st.message();
+}
+
+TEST(Hostile, AHashFieldTtlThatOverflowsIsCorrupt) {
+  // Found by fuzz_values: a type-24 hash (field TTLs relative to a min-expire header) whose
+  // header and TTL add up past int64.
+  const std::string value(
+      "\x89\xeb\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81"
+      "\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81"
+      "\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81"
+      "\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\xc3\x2c\xbb\x03"
+      "\x00\x00\x03\x01\x01\x62\xc3\x09\x40\x64\x01\x56\x56\xe0\x57\x00"
+      "\x01\x56\x56\x00\x01\x63\xc0\x03\x00\x01\x61\xc0\x01",
+      93);
+  struct Null : rdb::ValueVisitor {
+  } visitor;
+  rdb::RdbDecoder decoder;
+  rdb::DecodeResult res;
+  Status st = decoder.decode(0x18, rdb::Piece::kWhole, value, &visitor, &res);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("out of range"), std::string::npos) << st.message();
+
+  // A valid header near the top of int64 and one field whose TTL goes past it.
+  const std::string header("\x00\xff\xff\xff\xff\xff\xff\x7f", 8);  // LE 0x7fff...ff00
+  const std::string count("\x01", 1);
+  const std::string ttl("\x81\x00\x00\x00\x00\x00\x00\x10\x00", 9);  // 64-bit length 4096
+  st = decoder.decode(0x18, rdb::Piece::kWhole,
+                      header + count + ttl +
+                          "\x01"
+                          "f"
+                          "\x01"
+                          "v",
+                      &visitor, &res);
+  ASSERT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("hash field TTL out of range"), std::string::npos) << st.message();
 }
 
 TEST(Hostile, ASourceTransactionLargerThanTheBudgetStopsTheInput) {

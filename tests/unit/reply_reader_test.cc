@@ -107,6 +107,9 @@ TEST(ReplyReader, MalformedInputIsAnError) {
       {"$3\r\nabcd\r\n", "does not end with CRLF"},
       {"+OK\rX", "does not end with CRLF"},
       {"$99999999999\r\n", "claims"},
+      // Found by fuzz_reply_reader: a map's pair count that overflows when doubled.
+      {"%8888888888808888881\r\n+", "claims"},
+      {"*8888888888808888881\r\n", "claims"},
       {nested(20), "nested too deep"},
   };
   for (const auto& [wire, want] : cases) {
