@@ -56,6 +56,11 @@ inline size_t format_uint(uint64_t v, char* buf) {
 // Parses a whole string as a signed 64-bit decimal integer (no spaces, no '+').
 bool parse_int(std::string_view s, int64_t* out);
 
+// The first line of a server's answer, without its CRLF (for messages).
+inline std::string first_line(std::string_view s) {
+  return std::string(s.substr(0, s.find_first_of("\r\n")));
+}
+
 // Case-insensitive ASCII equality.
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/bytes.h"
 #include "proto/resp.h"
 
 namespace ferry {
@@ -25,9 +26,8 @@ Status Connection::handshake() {
                                   : call({"AUTH", cred.user, cred.password}, &reply);
     FERRY_RETURN_IF_ERROR(st);
     if (reply.is_error()) {
-      return fail(Status::invalid_argument(
-          "AUTH refused by " + endpoint().to_string() + ": " +
-          std::string(reply.str.substr(0, reply.str.find_first_of("\r\n")))));
+      return fail(Status::invalid_argument("AUTH refused by " + endpoint().to_string() + ": " +
+                                           first_line(reply.str)));
     }
   }
   if (!options_.client_name.empty()) {
@@ -52,8 +52,7 @@ Status Connection::fail(Status st) {
 Status Connection::call(std::initializer_list<std::string_view> argv, resp::Reply* reply) {
   std::string req;
   resp::append_command(&req, argv);
-  FERRY_RETURN_IF_ERROR(send(req));
-  return read_reply(reply, options_.timeout);
+  return round_trip(req, reply);
 }
 
 Status Connection::call_argv(const std::vector<std::string>& argv, resp::Reply* reply) {
@@ -61,7 +60,11 @@ Status Connection::call_argv(const std::vector<std::string>& argv, resp::Reply* 
   resp::append_array_header(&req, argv.size());
   for (const std::string& a : argv)
     resp::append_bulk(&req, a);
-  FERRY_RETURN_IF_ERROR(send(req));
+  return round_trip(req, reply);
+}
+
+Status Connection::round_trip(std::string_view request, resp::Reply* reply) {
+  FERRY_RETURN_IF_ERROR(send(request));
   return read_reply(reply, options_.timeout);
 }
 

@@ -63,6 +63,7 @@ class Connection {
   std::chrono::milliseconds timeout() const { return options_.timeout; }
 
  private:
+  Status round_trip(std::string_view request, resp::Reply* reply);
   Status fail(Status st);  // breaks the connection, returns st
 
   ConnectOptions options_;

@@ -221,14 +221,6 @@ Status ReplicaClient::read_line(std::string* line) {
   }
 }
 
-Status ReplicaClient::read_exact(size_t n, std::string* out) {
-  while (in_.size() - in_pos_ < n)
-    FERRY_RETURN_IF_ERROR(fill(options_.handshake_timeout));
-  out->assign(in_.data() + in_pos_, n);
-  in_pos_ += n;
-  return Status::ok();
-}
-
 Status ReplicaClient::put(SourceChunkPtr chunk) {
   switch (log_->append(std::move(chunk))) {
     case SourceLog::Append::kOk:

@@ -115,7 +115,6 @@ class ReplicaClient {
   // Reads a reply line (skipping the bare "\n" keep-alives a master sends while it prepares
   // the RDB) into *line, without the CRLF.
   Status read_line(std::string* line);
-  Status read_exact(size_t n, std::string* out);
   Status fill(std::chrono::milliseconds timeout);
   void set_state(LinkState s) { stats_.state.store(static_cast<int>(s)); }
   void sleep_interruptible(std::chrono::milliseconds d);

@@ -71,10 +71,6 @@ std::string_view arg_of(const std::string& wire, uint64_t offset, int64_t index)
   return std::string_view(wire.data() + offset + args[index].off, args[index].len);
 }
 
-std::string first_line(std::string_view s) {
-  return std::string(s.substr(0, s.find_first_of("\r\n")));
-}
-
 }  // namespace
 
 TargetWriter::TargetWriter(Endpoint endpoint, Credentials credentials, DoneFn done,
