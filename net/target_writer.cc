@@ -393,7 +393,8 @@ void TargetWriter::run() {
       }
     }
     Status err;
-    if (!pump_writes(&err)) {
+    bool socket_full = false;
+    if (!pump_writes(&err, &socket_full)) {
       drop_connection(err);
       continue;
     }
@@ -414,8 +415,9 @@ void TargetWriter::run() {
       continue;
     }
     struct pollfd pfds[2];
-    bool want_write = unsent_ < pending_.size();
-    pfds[0] = {conn_.socket().fd(), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
+    // POLLOUT only for a full socket: a batch held at a gate waits for replies, and asking
+    // to hear that the socket is writable would spin.
+    pfds[0] = {conn_.socket().fd(), static_cast<short>(POLLIN | (socket_full ? POLLOUT : 0)), 0};
     pfds[1] = {wake_fd_, POLLIN, 0};
     int n = ::poll(pfds, 2, 1000);
     if (n < 0) continue;
@@ -435,7 +437,7 @@ void TargetWriter::run() {
   connected_ = false;
 }
 
-bool TargetWriter::pump_writes(Status* error) {
+bool TargetWriter::pump_writes(Status* error, bool* socket_full) {
   while (unsent_ < pending_.size()) {
     Pending& p = pending_[unsent_];
     const WriteBatch& b = *p.batch;
@@ -463,7 +465,10 @@ bool TargetWriter::pump_writes(Status* error) {
       return false;
     }
     p.sent += sent;
-    if (p.sent < limit) return true;  // the socket is full; poll for POLLOUT
+    if (p.sent < limit) {
+      *socket_full = true;  // poll for POLLOUT
+      return true;
+    }
     if (limit == b.wire.size()) unsent_++;
   }
   return true;

@@ -137,7 +137,7 @@ class TargetWriter {
 
   void run();
   Status connect_once();
-  bool pump_writes(Status* error);
+  bool pump_writes(Status* error, bool* socket_full);
   bool pump_reads(Status* error);
   // After a reconnect: completes the batches the target committed before the drop.
   Status skip_committed();

@@ -292,7 +292,7 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
     if (!open.batch) continue;
     bool full = open.batch->commands >= static_cast<uint64_t>(r.batch_cmd_count) ||
                 open.batch->wire.size() >= r.batch_buffer_size;
-    if (full || outstanding_[n] == 0) flush(static_cast<uint16_t>(n), out);
+    if (full || outstanding_[n] < kEagerInFlight) flush(static_cast<uint16_t>(n), out);
   }
 }
 

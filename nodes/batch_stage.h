@@ -1,7 +1,7 @@
 // BatchStage (serial): packs routed commands into one batch per target node. A batch grows
 // until batchCmdCount commands or batchBufferSize bytes, but goes out at once when its
-// writer has nothing in flight — big batches under load, low latency when idle; a tick
-// (when a node's last batch in flight is acknowledged while another waits, and every
+// writer has fewer than kEagerInFlight in flight — big batches under load, low latency when
+// idle; a tick (when a node's batch in flight is acknowledged while another waits, and every
 // batchTicker) sends what is waiting. It inserts SELECT where the DB changes, keeps a source
 // MULTI ... EXEC in one batch, and records for each command how its reply is to be judged.
 //
@@ -37,9 +37,15 @@ class BatchStage {
 
   // Adds a packet's commands (or handles a tick); appends finished batches to *out.
   void process(const PacketPtr& packet, std::vector<BatchPtr>* out);
+  // A batch goes out at once while fewer than this many of its node are in flight: the
+  // second overlaps the first's round trips (its fence, its EXEC), a third would only wait.
+  static constexpr size_t kEagerInFlight = 2;
   // A batch of this node was acknowledged (called from the writer's thread). True when a
-  // tick should follow: nothing of the node is in flight now, and a batch waits.
-  bool on_batch_done(uint16_t node) { return --outstanding_[node] == 0 && has_open_[node]; }
+  // tick should follow: fewer than kEagerInFlight of the node are in flight now, and a batch
+  // waits.
+  bool on_batch_done(uint16_t node) {
+    return --outstanding_[node] < kEagerInFlight && has_open_[node];
+  }
   // Whether any node has a batch waiting (from any thread; a hint for ticking).
   bool any_open() const;
 

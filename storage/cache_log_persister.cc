@@ -148,6 +148,13 @@ void CacheLog::persist_round(std::unique_lock<std::mutex>& lock) {
     freed = 0;
   }
   if (st.is_ok()) {
+    const bool was_complete =
+        durable_.valid && durable_.gen == durable.gen && durable_.rdb_complete;
+    if (durable.valid && durable.rdb_complete && !was_complete) {
+      // From here a restart resumes this generation without a new full sync.
+      LOG_INFO("input %s: the whole RDB is in the local cache (%llu bytes)", input_.c_str(),
+               static_cast<unsigned long long>(durable.rdb_bytes));
+    }
     durable_ = durable;
     for (Written& w : written)
       recent_.add(w.gen, w.kind, std::move(w.chunk));

@@ -146,6 +146,8 @@ TEST(Control, ForcedFullSyncWithFlushdbStartsTheTargetOver) {
   ASSERT_TRUE(Workload::prepare(source.endpoint()));
   Daemon d({source.address()}, target.address());
   ASSERT_TRUE(d.start());
+  // The first full sync is over before the forced one (else the source may see only one).
+  ASSERT_TRUE(d.wait_caught_up(source));
   Workload writer;
   Workload::Options wo;
   wo.seed = 91;
