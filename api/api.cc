@@ -62,6 +62,7 @@ Json input_json(const InputStatus& s) {
   Json j;
   // The contract's four fields, then ferry's own.
   j["Input"] = s.input;
+  if (!s.slots.empty()) j["Slots"] = s.slots;
   j["Role"] = s.role;
   j["Transaction"] = s.transaction;
   j["State"] = input_state_name(s.state);

@@ -34,6 +34,7 @@ struct CommandCounts {
 
 struct InputStatus {
   std::string input;  // source node host:port
+  std::string slots;  // a source cluster's input: its shard's slots ("0-5460")
   std::string role = "leader";
   bool transaction = false;
   InputState state = InputState::kReadyRun;

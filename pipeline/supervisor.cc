@@ -8,6 +8,7 @@
 #include "net/redis_client.h"
 #include "nodes/own_keys.h"
 #include "pipeline/input_pipeline.h"
+#include "pipeline/source_map.h"
 #include "proto/rdb_format.h"
 #include "storage/cache.h"
 
@@ -59,31 +60,14 @@ Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps,
 }
 
 constexpr auto kRetryPeriod = std::chrono::seconds(5);
+// How often a broken source link makes the topology be read before its ticker is due.
+constexpr auto kSuspectPeriod = std::chrono::seconds(1);
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names)
     out += (out.empty() ? "" : ",") + n;
   return out;
-}
-
-// "host:port" sorted by host as text, then port as a number.
-bool input_less(const std::string& a, const std::string& b) {
-  Endpoint x, y;
-  if (!Endpoint::parse(a, &x).is_ok() || !Endpoint::parse(b, &y).is_ok()) return a < b;
-  return x.host != y.host ? x.host < y.host : x.port < y.port;
-}
-
-// The configured source nodes, each once, in the status order.
-std::vector<std::string> configured_sources(const Config& config) {
-  std::vector<std::string> sources;
-  for (const std::string& addr : config.input.redis.addresses) {
-    Endpoint ep;
-    sources.push_back(Endpoint::parse(addr, &ep).is_ok() ? ep.to_string() : addr);
-  }
-  std::sort(sources.begin(), sources.end(), input_less);
-  sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
-  return sources;
 }
 
 }  // namespace
@@ -95,11 +79,6 @@ Supervisor::~Supervisor() {
 }
 
 Status Supervisor::start() {
-  if (config_.input.redis.type != RedisType::kStandalone) {
-    return Status::not_supported("input.redis.type '" +
-                                 std::string(name_of(config_.input.redis.type)) +
-                                 "' is not supported yet: only standalone sources");
-  }
   if (config_.output.redis.type != RedisType::kStandalone) {
     return Status::not_supported("output.redis.type '" +
                                  std::string(name_of(config_.output.redis.type)) +
@@ -118,9 +97,9 @@ Status Supervisor::start_inputs(const std::set<std::string>& paused) {
   FERRY_RETURN_IF_ERROR(Endpoint::parse(config_.output.redis.addresses[0], &target));
   target_ = target;
   FERRY_RETURN_IF_ERROR(probe_target(config_, target, &options_.caps, &options_.target_commands));
-  std::vector<std::string> sources = configured_sources(config_);
+  FERRY_RETURN_IF_ERROR(plan_inputs());
+  std::vector<std::string> sources = options_.configured_inputs;
   if (!cache_) FERRY_RETURN_IF_ERROR(Cache::open(config_.channel, sources.size(), &cache_));
-  options_.configured_inputs = sources;
   cache_->reclaim_stale(std::set<std::string>(sources.begin(), sources.end()),
                         config_.channel.stale_checkpoint_duration);
   for (const std::string& addr : sources) {
@@ -161,7 +140,9 @@ Status Supervisor::restart() {
     std::lock_guard<std::mutex> lock(mu_);
     deferred_.clear();  // everything starts again now
   }
-  d.inputs = configured_sources(config_);
+  Status planned = plan_inputs();  // a source cluster's shards may have changed meanwhile
+  if (!planned.is_ok()) LOG_WARN("restart: %s; using the inputs known", planned.message().c_str());
+  d.inputs = options_.configured_inputs;
   return start_deferred(std::move(d));
 }
 
@@ -336,12 +317,156 @@ uint64_t Supervisor::gc() {
   return freed;
 }
 
+std::vector<Endpoint> Supervisor::known_nodes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Endpoint> nodes;
+  for (const SourceInput& s : sources_) {
+    for (const std::string& m : s.members) {
+      Endpoint ep;
+      if (Endpoint::parse(m, &ep).is_ok()) nodes.push_back(ep);
+    }
+  }
+  return nodes;
+}
+
+Status Supervisor::plan_inputs() {
+  std::vector<SourceInput> sources;
+  FERRY_RETURN_IF_ERROR(plan_sources(config_, known_nodes(), &sources));
+  set_sources(std::move(sources));
+  return Status::ok();
+}
+
+void Supervisor::set_sources(std::vector<SourceInput> sources) {
+  std::vector<std::string> names;
+  for (const SourceInput& s : sources) {
+    names.push_back(s.name());
+    if (!s.shard.empty()) {
+      LOG_INFO("source shard of slots %s: input %s", s.slots.c_str(), s.name().c_str());
+    }
+  }
+  options_.configured_inputs = names;
+  std::lock_guard<std::mutex> lock(mu_);
+  sources_ = std::move(sources);
+}
+
+namespace {
+
+// The input of `before` whose shard `s` is: they share a node.
+const SourceInput* same_shard(const std::vector<SourceInput>& before, const SourceInput& s) {
+  for (const SourceInput& b : before) {
+    for (const std::string& m : s.members) {
+      if (std::find(b.members.begin(), b.members.end(), m) != b.members.end()) return &b;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void Supervisor::check_topology() {
+  std::vector<SourceInput> now;
+  Status st = plan_sources(config_, known_nodes(), &now);
+  if (!st.is_ok()) {
+    LOG_WARN("source topology not read: %s; the inputs keep their nodes", st.message().c_str());
+    return;
+  }
+  std::lock_guard<std::mutex> control(control_mu_);
+  std::vector<SourceInput> before;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    before = sources_;
+  }
+  std::vector<std::string> gone;  // inputs whose shard is gone or replicated elsewhere now
+  std::vector<std::pair<std::string, std::string>> starts;  // new input, the one it follows
+  for (const SourceInput& b : before) {
+    const SourceInput* n = same_shard(now, b);
+    if (n && n->name() == b.name()) continue;
+    gone.push_back(b.name());
+    if (n) {
+      LOG_INFO("source shard of slots %s: input %s moves to %s (syncFrom %s)", n->slots.c_str(),
+               b.name().c_str(), n->name().c_str(), name_of(config_.input.sync_from));
+    } else {
+      LOG_INFO("source shard of input %s is gone; the input stops", b.name().c_str());
+    }
+  }
+  for (const SourceInput& n : now) {
+    const SourceInput* b = same_shard(before, n);
+    if (b && b->name() == n.name()) continue;
+    if (!b)
+      LOG_INFO("source shard of slots %s is new: input %s", n.slots.c_str(), n.name().c_str());
+    starts.emplace_back(n.name(), b ? b->name() : "");
+  }
+  set_sources(std::move(now));  // slots and members, even when no input moved
+  if (gone.empty() && starts.empty()) return;
+  const auto deadline = std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout;
+  std::set<std::string> paused;
+  for (const std::string& name : gone) {
+    std::unique_ptr<InputPipeline> old = take_input(name);
+    if (!old) continue;
+    if (old->status().state == InputState::kPause) paused.insert(name);
+    // What it read is applied first: the input that follows the shard now resumes from
+    // the checkpoint this one leaves, which it takes over by replication id.
+    if (!old->stop(deadline)) {
+      LOG_WARN(
+          "input %s: not everything it read was applied in time; its successor resumes "
+          "from its last checkpoint",
+          name.c_str());
+    }
+  }
+  Deferred d;
+  for (const auto& [name, follows] : starts) {
+    d.inputs.push_back(name);
+    if (paused.count(follows)) d.paused.insert(name);  // one pause for the shard's history
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Deferred& w : deferred_) {  // a start still waiting for an input that is gone
+      auto is_gone = [&](const std::string& n) {
+        return std::find(gone.begin(), gone.end(), n) != gone.end();
+      };
+      w.inputs.erase(std::remove_if(w.inputs.begin(), w.inputs.end(), is_gone), w.inputs.end());
+    }
+    deferred_.erase(std::remove_if(deferred_.begin(), deferred_.end(),
+                                   [](const Deferred& w) { return w.inputs.empty(); }),
+                    deferred_.end());
+  }
+  if (!d.inputs.empty()) start_deferred(std::move(d));
+}
+
+bool Supervisor::topology_suspect() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& p : pipelines_) {
+    InputStatus s = p->status();
+    if (s.state != InputState::kPause && s.link != "streaming" && s.link != "receiving_rdb" &&
+        !s.error.empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void Supervisor::run(const std::atomic<bool>* stop) {
   auto next_report = std::chrono::steady_clock::now() + kProgressPeriod;
+  const bool cluster = config_.input.redis.type == RedisType::kCluster;
+  auto next_topology = std::chrono::steady_clock::now() + config_.server.check_topology_ticker;
+  auto next_suspect = std::chrono::steady_clock::now();
   while (!stop->load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (!fatal_reason().empty()) return;
     retry_deferred();
+    if (cluster) {
+      // Every checkRedisTypologyTicker, and soon after a source link broke (a failover).
+      auto now = std::chrono::steady_clock::now();
+      bool due = now >= next_topology;
+      if (!due && now >= next_suspect) {
+        next_suspect = now + kSuspectPeriod;
+        due = topology_suspect();
+      }
+      if (due) {
+        check_topology();
+        next_topology = std::chrono::steady_clock::now() + config_.server.check_topology_ticker;
+      }
+    }
     if (std::chrono::steady_clock::now() >= next_report) {
       next_report += kProgressPeriod;
       std::lock_guard<std::mutex> lock(mu_);
@@ -384,6 +509,9 @@ std::vector<InputStatus> Supervisor::inputs() const {
       out.push_back(s);
     }
   }
+  for (InputStatus& s : out) {
+    if (const SourceInput* in = source_for(sources_, s.input)) s.slots = in->slots;
+  }
   std::sort(out.begin(), out.end(), [](const InputStatus& a, const InputStatus& b) {
     return input_less(a.input, b.input);
   });
@@ -420,10 +548,11 @@ Status Supervisor::resolve_inputs(const std::string& spec, std::vector<std::stri
       if (!Endpoint::parse(item, &ep).is_ok()) {
         return Status::invalid_argument("'" + item + "' is not a host:port address");
       }
-      if (!find(ep.to_string())) {
-        return Status::invalid_argument("no input syncs from '" + item + "'");
-      }
-      wanted.insert(ep.to_string());
+      // A source cluster's input also answers to every node of its shard.
+      const SourceInput* in = source_for(sources_, ep.to_string());
+      const std::string name = in ? in->name() : ep.to_string();
+      if (!find(name)) return Status::invalid_argument("no input syncs from '" + item + "'");
+      wanted.insert(name);
     }
     start = comma + 1;
   }

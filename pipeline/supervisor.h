@@ -20,6 +20,7 @@
 #include "net/endpoint.h"
 #include "pipeline/control.h"
 #include "pipeline/input_pipeline.h"
+#include "pipeline/source_map.h"
 
 namespace ferry {
 
@@ -61,6 +62,17 @@ class Supervisor : public Control {
     std::chrono::steady_clock::time_point next_try;
   };
 
+  // The inputs of the configured source (for a cluster, read from it) into sources_ and
+  // options_.configured_inputs. Call with control_mu_ held (or before anything runs).
+  Status plan_inputs();
+  void set_sources(std::vector<SourceInput> sources);
+  // Every node of the source cluster met so far (seeds should the configured ones be gone).
+  std::vector<Endpoint> known_nodes() const;
+  // Source cluster: reads the topology and moves, starts or stops the inputs it changed.
+  void check_topology();
+  // Whether an input's source link is down with an error (the topology may have changed).
+  bool topology_suspect() const;
+
   // Call with mu_ held.
   InputPipeline* find(const std::string& name) const;
   Status check_names(const std::vector<std::string>& inputs) const;
@@ -87,7 +99,8 @@ class Supervisor : public Control {
   std::mutex control_mu_;  // one control operation at a time
   mutable std::mutex mu_;  // guards pipelines_
   std::vector<std::unique_ptr<InputPipeline>> pipelines_;
-  std::vector<Deferred> deferred_;  // guarded by mu_
+  std::vector<Deferred> deferred_;    // guarded by mu_
+  std::vector<SourceInput> sources_;  // guarded by mu_
 };
 
 }  // namespace ferry

@@ -68,6 +68,41 @@ RedisServer* RedisCluster::master_of_slot(int slot) {
   return s < 0 ? nullptr : by_endpoint(t.shards[s].master.endpoint);
 }
 
+namespace {
+
+bool any_topology(std::vector<std::unique_ptr<RedisServer>>& nodes, ClusterTopology* t) {
+  for (auto& n : nodes) {
+    auto c = n->connect();
+    if (c && read_topology(*c, t).is_ok()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<RedisServer*> RedisCluster::masters() {
+  std::vector<RedisServer*> out;
+  ClusterTopology t;
+  if (!any_topology(nodes_, &t)) return out;
+  for (const ClusterShard& s : t.shards) {
+    if (s.slots.empty()) continue;
+    if (RedisServer* m = by_endpoint(s.master.endpoint)) out.push_back(m);
+  }
+  return out;
+}
+
+std::vector<RedisServer*> RedisCluster::replicas_of_slot(int slot) {
+  std::vector<RedisServer*> out;
+  ClusterTopology t;
+  if (!any_topology(nodes_, &t)) return out;
+  int s = t.shard_of(slot);
+  if (s < 0) return out;
+  for (const ClusterNode& r : t.shards[s].replicas) {
+    if (RedisServer* rs = by_endpoint(r.endpoint)) out.push_back(rs);
+  }
+  return out;
+}
+
 RedisServer* RedisCluster::master_of_key(const std::string& key) {
   return master_of_slot(key_slot(key));
 }

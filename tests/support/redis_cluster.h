@@ -31,6 +31,11 @@ class RedisCluster {
   // The node that serves the slot now, as the cluster says (asked of node 0).
   RedisServer* master_of_slot(int slot);
   RedisServer* master_of_key(const std::string& key);
+  // The masters that serve slots now (asked of the first node that answers), by address.
+  std::vector<RedisServer*> masters();
+  // The replicas of the master that serves this slot now.
+  std::vector<RedisServer*> replicas_of_slot(int slot);
+  RedisServer* server_at(const Endpoint& ep) { return by_endpoint(ep); }
   // Every node: cluster_state:ok, the same slot map, every node healthy in it, replicas'
   // links up.
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(30));

@@ -359,4 +359,31 @@ std::string compare_beyond_digest(RedisServer& a, RedisServer& b) {
   return out;
 }
 
+bool wait_cluster_data(RedisCluster& source, RedisServer& target, std::chrono::seconds timeout,
+                       std::string* detail) {
+  std::map<std::string, std::string> want;
+  std::map<std::string, std::pair<std::string, std::string>> ttls;
+  for (RedisServer* m : source.masters()) {
+    for (auto& [k, d] : key_digests(*m))
+      want[k] = d;
+    for (auto& [k, v] : special_keys(*m, "0"))
+      ttls[k] = v;
+  }
+  if (!wait_key_digests(target, want, timeout, detail)) return false;
+  auto got = special_keys(target, "0");
+  target.cmd({"SELECT", "0"});
+  if (got == ttls) return true;
+  for (const auto& [k, v] : ttls) {
+    auto it = got.find(k);
+    if (it == got.end() || it->second != v) {
+      *detail = "key " + printable(k) + ": pexpiretime " + v.first + " on the source, " +
+                (it == got.end() ? std::string("none") : it->second.first) + " on the target";
+      return false;
+    }
+  }
+  *detail = std::to_string(got.size()) + " keys with a TTL on the target, " +
+            std::to_string(ttls.size()) + " on the source";
+  return false;
+}
+
 }  // namespace ferry::test

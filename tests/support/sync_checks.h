@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tests/support/corpus.h"
+#include "tests/support/redis_cluster.h"
 #include "tests/support/redis_server.h"
 
 namespace ferry::test {
@@ -25,6 +26,13 @@ bool wait_same_digest(RedisServer& a, RedisServer& b, std::chrono::seconds timeo
 // Waits until `server`'s keys have these DIGEST-VALUEs ("db/key" -> digest), no more, no less.
 bool wait_key_digests(RedisServer& server, const std::map<std::string, std::string>& want,
                       std::chrono::seconds timeout, std::string* detail);
+
+// A source cluster against a target that holds all of its data: waits until the target's
+// keys are exactly those of the cluster's masters (each asked for the keys it holds), with
+// the same DEBUG DIGEST-VALUE, and then compares every PEXPIRETIME. On failure returns false
+// with the first difference in *detail.
+bool wait_cluster_data(RedisCluster& source, RedisServer& target, std::chrono::seconds timeout,
+                       std::string* detail);
 
 // Every key of every DB of the server, as the corpus JSON's "dbs" (values, TTLs, streams
 // with groups/PEL/consumers, hash field TTLs where the server has them).

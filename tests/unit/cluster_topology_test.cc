@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pipeline/source_map.h"
+
 namespace ferry {
 namespace {
 
@@ -141,6 +143,46 @@ TEST(ClusterTopology, ChoosesTheNodeToReplicateDeterministically) {
   ASSERT_TRUE(choose_sync_node(t.shards[2], SyncFrom::kPreferSlave, &n).is_ok());
   EXPECT_EQ(n.endpoint.port, 30003);
   Status st = choose_sync_node(t.shards[2], SyncFrom::kSlave, &n);
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("127.0.0.1:30003"), std::string::npos) << st.message();
+}
+
+TEST(SourceMap, OneInputPerShardWithSlotsAndMembers) {
+  ClusterTopology t;
+  ASSERT_TRUE(parse_cluster_nodes(kNodes, kAsked, &t).is_ok());
+  Config c;
+  c.input.redis.type = RedisType::kCluster;
+  c.input.redis.addresses = {"127.0.0.1:30006"};
+  c.input.sync_from = SyncFrom::kPreferSlave;
+  std::vector<SourceInput> in;
+  ASSERT_TRUE(sources_of(c, t, &in).is_ok());
+  // The master without slots (30007) holds no data: no input. Sorted by address.
+  ASSERT_EQ(in.size(), 3u);
+  EXPECT_EQ(in[0].name(), "127.0.0.1:30003");  // no replica: its master
+  EXPECT_EQ(in[0].slots, "10923-16383");
+  EXPECT_EQ(in[1].name(), "127.0.0.1:30004");
+  EXPECT_EQ(in[1].slots, "0-5460");
+  EXPECT_EQ(in[2].name(), "127.0.0.1:30006");
+  EXPECT_EQ(in[2].slots, "5461-10922");
+  // Any node of a shard stands for its input.
+  ASSERT_NE(source_for(in, "127.0.0.1:30002"), nullptr);
+  EXPECT_EQ(source_for(in, "127.0.0.1:30002")->name(), "127.0.0.1:30006");
+  EXPECT_EQ(source_for(in, "127.0.0.1:30005")->name(), "127.0.0.1:30006");
+  EXPECT_EQ(source_for(in, "127.0.0.1:30001")->name(), "127.0.0.1:30004");
+  EXPECT_EQ(source_for(in, "127.0.0.1:30007"), nullptr);
+
+  // static: only the shards of the configured addresses (30006 is a replica of 30002's).
+  c.input.mode = InputMode::kStatic;
+  ASSERT_TRUE(sources_of(c, t, &in).is_ok());
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in[0].name(), "127.0.0.1:30006");
+  c.input.redis.addresses = {"127.0.0.1:30007"};
+  EXPECT_EQ(sources_of(c, t, &in).code(), Status::Code::kInvalidArgument);
+
+  // slave: a shard without a healthy replica is an error naming it.
+  c.input.mode = InputMode::kDynamic;
+  c.input.sync_from = SyncFrom::kSlave;
+  Status st = sources_of(c, t, &in);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(st.message().find("127.0.0.1:30003"), std::string::npos) << st.message();
 }

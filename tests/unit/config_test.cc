@@ -245,5 +245,13 @@ TEST(Config, WrittenConfigurationLoadsBackAndMasksSecrets) {
   EXPECT_EQ(config_to_yaml(again), yaml);
 }
 
+TEST(Config, EveryShippedConfigLoads) {
+  for (const char* name : {"example.yaml", "demo.yaml", "cluster-source.yaml"}) {
+    Config c;
+    Status st = load_config_file(std::string(FERRY_CONFIGS_DIR) + "/" + name, &c);
+    EXPECT_TRUE(st.is_ok()) << name << ": " << st.message();
+  }
+}
+
 }  // namespace
 }  // namespace ferry
