@@ -37,8 +37,9 @@ class BatchStage {
 
   // Adds a packet's commands (or handles a tick); appends finished batches to *out.
   void process(const PacketPtr& packet, std::vector<BatchPtr>* out);
-  // A batch goes out at once while fewer than this many of its node are in flight: the
-  // second overlaps the first's round trips (its fence, its EXEC), a third would only wait.
+  // A batch goes out at once while fewer than this many of its node are in flight (ticks
+  // flush regardless): with fenced transactions the second's data overlaps the first's
+  // round trips (its fence, its EXEC); in the other modes it waits at its gate anyway.
   static constexpr size_t kEagerInFlight = 2;
   // A batch of this node was acknowledged (called from the writer's thread). True when a
   // tick should follow: fewer than kEagerInFlight of the node are in flight now, and a batch

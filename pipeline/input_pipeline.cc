@@ -144,6 +144,28 @@ Status InputPipeline::adopt_checkpoint(std::optional<Checkpoint>* checkpoint) {
   return Status::ok();
 }
 
+Status InputPipeline::take_over(const std::string& predecessor) {
+  RedisClient target;
+  FERRY_RETURN_IF_ERROR(
+      target.connect(target_nodes_[0], target_credentials(config_), std::chrono::seconds(5)));
+  FERRY_RETURN_IF_ERROR(target.checked({"SELECT", "0"}));
+  Reply exists;
+  FERRY_RETURN_IF_ERROR(target.checked({"EXISTS", checkpoint_key(predecessor)}, &exists));
+  if (exists.integer == 1) {
+    // RENAME, not RENAMENX: a checkpoint of this name left from an earlier turn of the shard
+    // on this node (before a failback) is older than the predecessor's.
+    FERRY_RETURN_IF_ERROR(
+        target.checked({"RENAME", checkpoint_key(predecessor), checkpoint_key(name_)}));
+  } else {
+    FERRY_RETURN_IF_ERROR(target.checked({"DEL", checkpoint_key(name_)}));
+  }
+  // What this node's cache holds is from that earlier turn, older than the checkpoint.
+  FERRY_RETURN_IF_ERROR(log_->drop_all());
+  LOG_INFO("input %s: continues input %s of the same source shard (its checkpoint %s)",
+           name_.c_str(), predecessor.c_str(), exists.integer == 1 ? "taken over" : "absent");
+  return Status::ok();
+}
+
 // Decides where to start: from the checkpoint and the cache, or with a full sync.
 Status InputPipeline::plan_start() {
   const ReplayConfig& replay = config_.output.replay;
@@ -154,6 +176,9 @@ Status InputPipeline::plan_start() {
     LOG_INFO("input %s: full sync requested", name_.c_str());
     log_->read_new_data();
     return Status::ok();
+  }
+  if (!options_.follows.empty()) {
+    FERRY_RETURN_IF_ERROR(take_over(options_.follows).with_context("taking over the checkpoint"));
   }
   Status st = read_target_checkpoint(config_, target_nodes_[0], name_, &checkpoint, &target_empty);
   if (!st.is_ok()) return st.with_context("reading the checkpoint");
@@ -547,6 +572,13 @@ void InputPipeline::judge_readiness(InputStatus* s) const {
   } else {
     s->ready = true;
   }
+}
+
+bool InputPipeline::link_broken() const {
+  if (!replica_ || !fatal_error().empty()) return false;
+  auto link = static_cast<LinkState>(replica_->stats().state.load());
+  return link != LinkState::kStreaming && link != LinkState::kReceivingRdb &&
+         !replica_->last_error().empty();
 }
 
 InputStatus InputPipeline::status() const {

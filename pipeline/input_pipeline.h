@@ -39,6 +39,9 @@ class InputPipeline {
     bool force_full_sync = false;                // drop what is cached and checkpointed, start over
     std::vector<std::string> configured_inputs;  // every input of this process
     bool start_paused = false;                   // State pause from the start
+    // A source cluster's shard moved to this node: the input it moved from, whose checkpoint
+    // this one takes over (whatever is left of this node's own from an earlier turn is stale).
+    std::string follows;
   };
 
   InputPipeline(const Config& config, Cache* cache, Endpoint source,
@@ -59,6 +62,8 @@ class InputPipeline {
   InputStatus status() const;
   // Non-empty once the input stopped on an error retrying cannot fix.
   std::string fatal_error() const;
+  // The source link is down with an error (and the input has not stopped for good).
+  bool link_broken() const;
   // One progress line for the log (full-sync progress or stream lag and rates).
   std::string progress_line();
   // Frees cached data the applied position has passed (and, forced, below the budget too).
@@ -70,6 +75,8 @@ class InputPipeline {
   // whose source this one's replication history continues (a failover to a promoted
   // replica, which keeps the old replication id as its replid2).
   Status adopt_checkpoint(std::optional<Checkpoint>* checkpoint);
+  // Options::follows: the predecessor's checkpoint becomes this input's, its own cache goes.
+  Status take_over(const std::string& predecessor);
   void on_batch_done(const Batch& batch, const WriteResult& result);
   void on_applied(const OffsetTracker::Applied& a);
   void count_applied(const Batch& batch, const WriteResult& result);

@@ -62,6 +62,8 @@ Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps,
 constexpr auto kRetryPeriod = std::chrono::seconds(5);
 // How often a broken source link makes the topology be read before its ticker is due.
 constexpr auto kSuspectPeriod = std::chrono::seconds(1);
+// How often the cache of inputs no longer configured is looked at (reclaimed once stale).
+constexpr auto kReclaimPeriod = std::chrono::minutes(10);
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
@@ -173,7 +175,9 @@ Status Supervisor::start_deferred(Deferred d) {
   for (size_t i = 0; i < d.inputs.size(); i++) {
     Endpoint ep;
     FERRY_RETURN_IF_ERROR(Endpoint::parse(d.inputs[i], &ep));
-    st = start_input(ep, d.full_sync, d.paused.count(ep.to_string()) > 0);
+    auto follows = d.follows.find(ep.to_string());
+    st = start_input(ep, d.full_sync, d.paused.count(ep.to_string()) > 0,
+                     follows == d.follows.end() ? "" : follows->second);
     if (!st.is_ok()) {
       d.inputs.erase(d.inputs.begin(), d.inputs.begin() + static_cast<std::ptrdiff_t>(i));
       st = st.with_context("input " + ep.to_string());
@@ -222,10 +226,12 @@ Status Supervisor::handover(const std::vector<std::string>& inputs) {
       "syncing its inputs");
 }
 
-Status Supervisor::start_input(const Endpoint& source, bool full_sync, bool paused) {
+Status Supervisor::start_input(const Endpoint& source, bool full_sync, bool paused,
+                               const std::string& follows) {
   InputPipeline::Options o = options_;
   o.force_full_sync = full_sync;
   o.start_paused = paused;
+  o.follows = follows;
   auto p = std::make_unique<InputPipeline>(config_, cache_.get(), source,
                                            std::vector<Endpoint>{target_}, o);
   FERRY_RETURN_IF_ERROR(p->start());
@@ -332,15 +338,15 @@ std::vector<Endpoint> Supervisor::known_nodes() const {
 Status Supervisor::plan_inputs() {
   std::vector<SourceInput> sources;
   FERRY_RETURN_IF_ERROR(plan_sources(config_, known_nodes(), &sources));
-  set_sources(std::move(sources));
+  set_sources(std::move(sources), true);
   return Status::ok();
 }
 
-void Supervisor::set_sources(std::vector<SourceInput> sources) {
+void Supervisor::set_sources(std::vector<SourceInput> sources, bool log) {
   std::vector<std::string> names;
   for (const SourceInput& s : sources) {
     names.push_back(s.name());
-    if (!s.shard.empty()) {
+    if (log && !s.shard.empty()) {
       LOG_INFO("source shard of slots %s: input %s", s.slots.c_str(), s.name().c_str());
     }
   }
@@ -364,13 +370,14 @@ const SourceInput* same_shard(const std::vector<SourceInput>& before, const Sour
 }  // namespace
 
 void Supervisor::check_topology() {
+  // Under the control lock: a restart meanwhile must not leave `before` newer than `now`.
+  std::lock_guard<std::mutex> control(control_mu_);
   std::vector<SourceInput> now;
   Status st = plan_sources(config_, known_nodes(), &now);
   if (!st.is_ok()) {
     LOG_WARN("source topology not read: %s; the inputs keep their nodes", st.message().c_str());
     return;
   }
-  std::lock_guard<std::mutex> control(control_mu_);
   std::vector<SourceInput> before;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -396,7 +403,7 @@ void Supervisor::check_topology() {
       LOG_INFO("source shard of slots %s is new: input %s", n.slots.c_str(), n.name().c_str());
     starts.emplace_back(n.name(), b ? b->name() : "");
   }
-  set_sources(std::move(now));  // slots and members, even when no input moved
+  set_sources(std::move(now), false);  // slots and members, even when no input moved
   if (gone.empty() && starts.empty()) return;
   const auto deadline = std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout;
   std::set<std::string> paused;
@@ -416,6 +423,7 @@ void Supervisor::check_topology() {
   Deferred d;
   for (const auto& [name, follows] : starts) {
     d.inputs.push_back(name);
+    if (!follows.empty()) d.follows[name] = follows;
     if (paused.count(follows)) d.paused.insert(name);  // one pause for the shard's history
   }
   {
@@ -436,13 +444,24 @@ void Supervisor::check_topology() {
 bool Supervisor::topology_suspect() const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& p : pipelines_) {
-    InputStatus s = p->status();
-    if (s.state != InputState::kPause && s.link != "streaming" && s.link != "receiving_rdb" &&
-        !s.error.empty()) {
-      return true;
-    }
+    if (p->link_broken()) return true;
   }
   return false;
+}
+
+void Supervisor::reclaim_stale() {
+  std::lock_guard<std::mutex> control(control_mu_);
+  std::set<std::string> live;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const SourceInput& s : sources_)
+      live.insert(s.name());
+    for (const Deferred& d : deferred_)
+      live.insert(d.inputs.begin(), d.inputs.end());
+    for (const auto& p : pipelines_)
+      live.insert(p->name());
+  }
+  cache_->reclaim_stale(live, config_.channel.stale_checkpoint_duration);
 }
 
 void Supervisor::run(const std::atomic<bool>* stop) {
@@ -450,6 +469,7 @@ void Supervisor::run(const std::atomic<bool>* stop) {
   const bool cluster = config_.input.redis.type == RedisType::kCluster;
   auto next_topology = std::chrono::steady_clock::now() + config_.server.check_topology_ticker;
   auto next_suspect = std::chrono::steady_clock::now();
+  auto next_reclaim = std::chrono::steady_clock::now() + kReclaimPeriod;
   while (!stop->load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (!fatal_reason().empty()) return;
@@ -466,6 +486,10 @@ void Supervisor::run(const std::atomic<bool>* stop) {
         check_topology();
         next_topology = std::chrono::steady_clock::now() + config_.server.check_topology_ticker;
       }
+    }
+    if (std::chrono::steady_clock::now() >= next_reclaim) {
+      next_reclaim += kReclaimPeriod;
+      reclaim_stale();  // inputs a failover or a removed shard left behind
     }
     if (std::chrono::steady_clock::now() >= next_report) {
       next_report += kProgressPeriod;

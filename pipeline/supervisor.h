@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -58,6 +59,7 @@ class Supervisor : public Control {
     bool full_sync = false;
     bool flushdb = false;  // full sync: the target is still to be emptied
     std::set<std::string> paused;
+    std::map<std::string, std::string> follows;  // input -> the one it moved from (a cluster)
     std::string error;
     std::chrono::steady_clock::time_point next_try;
   };
@@ -65,19 +67,22 @@ class Supervisor : public Control {
   // The inputs of the configured source (for a cluster, read from it) into sources_ and
   // options_.configured_inputs. Call with control_mu_ held (or before anything runs).
   Status plan_inputs();
-  void set_sources(std::vector<SourceInput> sources);
+  void set_sources(std::vector<SourceInput> sources, bool log);
   // Every node of the source cluster met so far (seeds should the configured ones be gone).
   std::vector<Endpoint> known_nodes() const;
   // Source cluster: reads the topology and moves, starts or stops the inputs it changed.
   void check_topology();
   // Whether an input's source link is down with an error (the topology may have changed).
   bool topology_suspect() const;
+  // Frees the cache of inputs gone for longer than channel.staleCheckpointDuration.
+  void reclaim_stale();
 
   // Call with mu_ held.
   InputPipeline* find(const std::string& name) const;
   Status check_names(const std::vector<std::string>& inputs) const;
   // Builds and starts one input's pipeline and adds it (takes mu_).
-  Status start_input(const Endpoint& source, bool full_sync, bool paused = false);
+  Status start_input(const Endpoint& source, bool full_sync, bool paused = false,
+                     const std::string& follows = "");
   // Probes the target and starts every configured input (`paused` ones paused).
   Status start_inputs(const std::set<std::string>& paused);
   // Stops and removes every input; returns whether all applied what they held in time.

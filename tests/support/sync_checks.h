@@ -29,8 +29,9 @@ bool wait_key_digests(RedisServer& server, const std::map<std::string, std::stri
 
 // A source cluster against a target that holds all of its data: waits until the target's
 // keys are exactly those of the cluster's masters (each asked for the keys it holds), with
-// the same DEBUG DIGEST-VALUE, and then compares every PEXPIRETIME. On failure returns false
-// with the first difference in *detail.
+// the same DEBUG DIGEST-VALUE, and then compares every PEXPIRETIME once (the digest does not
+// see TTLs: call it when every input has applied what its node holds). On failure returns
+// false with the first difference in *detail.
 bool wait_cluster_data(RedisCluster& source, RedisServer& target, std::chrono::seconds timeout,
                        std::string* detail);
 
