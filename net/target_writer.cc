@@ -393,8 +393,8 @@ void TargetWriter::run() {
       }
     }
     Status err;
-    bool socket_full = false;
-    if (!pump_writes(&err, &socket_full)) {
+    bool socket_full = false, held = false;
+    if (!pump_writes(&err, &socket_full, &held)) {
       drop_connection(err);
       continue;
     }
@@ -419,7 +419,7 @@ void TargetWriter::run() {
     // to hear that the socket is writable would spin.
     pfds[0] = {conn_.socket().fd(), static_cast<short>(POLLIN | (socket_full ? POLLOUT : 0)), 0};
     pfds[1] = {wake_fd_, POLLIN, 0};
-    int n = ::poll(pfds, 2, 1000);
+    int n = ::poll(pfds, 2, held ? 5 : 1000);
     if (n < 0) continue;
     if (pfds[1].revents & POLLIN) {
       uint64_t v;
@@ -437,7 +437,7 @@ void TargetWriter::run() {
   connected_ = false;
 }
 
-bool TargetWriter::pump_writes(Status* error, bool* socket_full) {
+bool TargetWriter::pump_writes(Status* error, bool* socket_full, bool* held) {
   while (unsent_ < pending_.size()) {
     Pending& p = pending_[unsent_];
     const WriteBatch& b = *p.batch;
@@ -456,6 +456,28 @@ bool TargetWriter::pump_writes(Status* error, bool* socket_full) {
       }
       p.next_gate++;
       continue;
+    }
+    if (p.sent == 0 && b.import_at > 0 && !p.released && options_.hold) {
+      std::string why;
+      switch (options_.hold(b.import_at, &why)) {
+        case SendVerdict::kGo:
+          p.released = true;
+          set_waiting("");
+          break;
+        case SendVerdict::kWait:
+          set_waiting(why);
+          *held = true;  // asked again after a short poll
+          return true;
+        case SendVerdict::kFail:
+          set_waiting(why);
+          if (unsent_ > 0) {  // fail_fatal ends the front batch: let the earlier ones end
+            *held = true;
+            return true;
+          }
+          fail_fatal(why);
+          *error = Status::aborted(why);
+          return false;
+      }
     }
     if (p.sent == 0 && p.first_send_us == 0) p.first_send_us = mono_us();
     size_t sent = 0;

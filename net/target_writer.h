@@ -43,7 +43,13 @@ struct WriteBatch {
   // A fenced transaction that also writes checkpoint `seq`: after a reconnect it is sent
   // again only if the target's checkpoint is below it.
   uint64_t seq = 0;
+  // Keys a source slot migration brought in, at this source offset (0: none): the batch
+  // waits for WriterOptions::hold before its first byte.
+  uint64_t import_at = 0;
 };
+
+// What WriterOptions::hold says of a batch: send it, ask again shortly, or end the writer.
+enum class SendVerdict { kGo, kWait, kFail };
 using WriteBatchPtr = std::shared_ptr<WriteBatch>;
 
 // A command left out for good: the target refused it for itself alone.
@@ -82,6 +88,9 @@ struct WriterOptions {
   // time, before the transaction goes again without them: they must be recorded first. A
   // non-OK answer ends the writer fatally (the skip could not be reported).
   std::function<Status(const WriteBatch&, const std::vector<SkippedCommand>&)> on_skipped;
+  // Asked (on the writer's thread, every few ms while it says kWait, with the reason in the
+  // status) before a batch with import_at goes; kFail ends the writer with the reason.
+  std::function<SendVerdict(uint64_t import_at, std::string* why)> hold;
 };
 
 class TargetWriter {
@@ -128,8 +137,9 @@ class TargetWriter {
     std::string transient;  // a transient refusal: send again later
     std::string fatal;
     bool fence_ok = true;
-    bool exec_nil = false;                 // the batch's own EXEC returned nil (fenced out)
-    bool exec_ran = false;                 // the batch's own EXEC ran (committed)
+    bool released = false;  // WriterOptions::hold let it go (once is enough: resends follow)
+    bool exec_nil = false;  // the batch's own EXEC returned nil (fenced out)
+    bool exec_ran = false;  // the batch's own EXEC ran (committed)
     std::vector<SkippedCommand> isolated;  // left out at queue time (survive resends)
     WriteResult result;
   };
@@ -137,7 +147,7 @@ class TargetWriter {
 
   void run();
   Status connect_once();
-  bool pump_writes(Status* error, bool* socket_full);
+  bool pump_writes(Status* error, bool* socket_full, bool* held);
   bool pump_reads(Status* error);
   // After a reconnect: completes the batches the target committed before the drop.
   Status skip_committed();

@@ -84,6 +84,7 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
   const bool is_exec = c.flags & CommandList::kExec;
   if (!open.batch) open_batch(open);
   Batch& b = *open.batch;
+  if (c.flags & CommandList::kImported) b.import_at = std::max(b.import_at, src_offset);
   if (c.db >= 0 && c.db != open.db) {
     char num[24];
     append_own(b, {"SELECT", std::string_view(num, format_int(c.db, num))}, ReplyCheck::kControl,
@@ -274,7 +275,13 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
   for (size_t i = 0; i < cmds.size(); i++) {
     const CommandList::Cmd& c = cmds.cmd(i);
     if (c.flags & CommandList::kDropped) continue;
-    add(open_[c.node], *packet, c, unit_offsets_[i]);
+    Open& open = open_[c.node];
+    // A key a slot migration brought in waits for the other inputs (the parse stage starts
+    // a packet with it): what came before goes on without it, in a batch of its own.
+    if (i == 0 && (c.flags & CommandList::kImported) && open.batch && open.batch->import_at == 0) {
+      flush(c.node, out);
+    }
+    add(open, *packet, c, unit_offsets_[i]);
   }
   // The packet's bytes now live in the open batches: move the charge there.
   uint64_t grown = 0;

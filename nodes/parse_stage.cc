@@ -328,6 +328,14 @@ void ParseStage::feed_stream(const SourceChunk& chunk) {
 void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgSpan>& args,
                             uint64_t end) {
   if (phase_ != Phase::kStream) return;
+  if (!args.empty() && !in_multi_ && is(bytes.substr(args[0].off, args[0].len), "RESTORE-ASKING")) {
+    // A key a slot migration brought in starts a packet (it waits for the other inputs: what
+    // came before it must not wait with it, nor claim a position past it).
+    if (cur_ && !cur_->cmds.empty() &&
+        !(cur_->cmds.cmd(cur_->cmds.size() - 1).flags & CommandList::kImported)) {
+      emit();
+    }
+  }
   PacketPtr& p = current();
   if (!in_multi_) p->end.offset = end;
   if (args.empty()) return;
@@ -438,6 +446,23 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
     }
   }
   const int db = r.map_db(db_);
+  if (is(name, "RESTORE-ASKING") && args.size() >= 4) {
+    // A key a slot migration brought into the source shard: RESTORE REPLACE (a retried
+    // MIGRATE may find it there), sent once the exporter's DEL of it was applied
+    // (pipeline/migration_barrier.h).
+    bool replace = false;
+    cmds.begin();
+    cmds.arg("RESTORE");
+    for (size_t i = 1; i < args.size(); i++) {
+      replace |= i >= 4 && is(arg(i), "REPLACE");
+      cmds.arg(arg(i));
+    }
+    if (!replace) cmds.arg("REPLACE");
+    cmds.end(db, unit | CommandList::kImported);
+    if (unit) cmds.end_unit(end);
+    maybe_emit();
+    return;
+  }
   if (is(name, "FLUSHALL") || is(name, "FLUSHDB") || is(name, "SWAPDB")) {
     std::vector<std::string_view> rest;
     for (size_t i = 1; i < args.size(); i++)

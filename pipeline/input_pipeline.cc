@@ -12,6 +12,7 @@
 #include "nodes/own_keys.h"
 #include "nodes/source_stage.h"
 #include "pipeline/input_graph.h"
+#include "pipeline/migration_barrier.h"
 #include "pipeline/resume.h"
 #include "storage/cache.h"
 #include "storage/skip_log.h"
@@ -273,6 +274,13 @@ Status InputPipeline::start() {
   }
   start_writers();
   tracker_->set_listener([this](const OffsetTracker::Applied& a) { on_applied(a); });
+  if (options_.barrier) {
+    options_.barrier->join(name_, [this]() -> std::optional<uint64_t> {
+      SourcePosition p = tracker_->applied();
+      if (p.phase != SourcePosition::Phase::kStream) return std::nullopt;
+      return p.offset;
+    });
+  }
   log_->set_data_listener([this] { graph_->activate(); });
   log_->set_failure_handler([this](const Status& st) { fail(st); });
   budget_->set_room_listener([this] { graph_->activate(); });
@@ -295,6 +303,11 @@ void InputPipeline::start_writers() {
   wo.on_skipped = [this](const WriteBatch& b, const std::vector<SkippedCommand>& skipped) {
     return report_skipped(b, skipped);
   };
+  if (MigrationBarrier* barrier = options_.barrier) {
+    wo.hold = [this, barrier](uint64_t at, std::string* why) {
+      return barrier->check(name_, at, why);
+    };
+  }
   std::vector<TargetWriter*> raw_writers;
   for (const Endpoint& ep : target_nodes_) {
     writers_.push_back(std::make_unique<TargetWriter>(
@@ -393,6 +406,7 @@ bool InputPipeline::stop(std::chrono::steady_clock::time_point deadline) {
   for (auto& w : writers_)
     w->stop();
   if (graph_) graph_->wait();
+  if (options_.barrier) options_.barrier->leave(name_);
   if (log_) log_->save_applied();
   state_ = InputState::kStop;
   if (!drained && graph_) {

@@ -28,6 +28,7 @@ namespace ferry {
 class Cache;
 class CacheLog;
 class InputGraph;
+class MigrationBarrier;
 class SourceStage;
 class TargetWriter;
 
@@ -42,6 +43,8 @@ class InputPipeline {
     // A source cluster's shard moved to this node: the input it moved from, whose checkpoint
     // this one takes over (whatever is left of this node's own from an earlier turn is stale).
     std::string follows;
+    // A source cluster's: batches with keys a slot migration brought in wait for it.
+    MigrationBarrier* barrier = nullptr;
   };
 
   InputPipeline(const Config& config, Cache* cache, Endpoint source,

@@ -351,6 +351,16 @@ void Supervisor::set_sources(std::vector<SourceInput> sources, bool log) {
     }
   }
   options_.configured_inputs = names;
+  if (config_.input.redis.type == RedisType::kCluster) {
+    if (!barrier_) barrier_ = std::make_unique<MigrationBarrier>(config_.input.redis);
+    std::map<std::string, Endpoint> masters;
+    for (const SourceInput& s : sources) {
+      Endpoint m;
+      if (!s.members.empty() && Endpoint::parse(s.members[0], &m).is_ok()) masters[s.name()] = m;
+    }
+    barrier_->set_masters(std::move(masters));
+    options_.barrier = barrier_.get();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   sources_ = std::move(sources);
 }

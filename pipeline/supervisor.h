@@ -21,6 +21,7 @@
 #include "net/endpoint.h"
 #include "pipeline/control.h"
 #include "pipeline/input_pipeline.h"
+#include "pipeline/migration_barrier.h"
 #include "pipeline/source_map.h"
 
 namespace ferry {
@@ -103,6 +104,8 @@ class Supervisor : public Control {
   std::unique_ptr<Cache> cache_;
   std::mutex control_mu_;  // one control operation at a time
   mutable std::mutex mu_;  // guards pipelines_
+  // A source cluster's; outlives the pipelines that use it.
+  std::unique_ptr<MigrationBarrier> barrier_;
   std::vector<std::unique_ptr<InputPipeline>> pipelines_;
   std::vector<Deferred> deferred_;    // guarded by mu_
   std::vector<SourceInput> sources_;  // guarded by mu_

@@ -19,11 +19,12 @@ namespace ferry {
 class CommandList {
  public:
   enum Flag : uint16_t {
-    kUnitEnd = 1 << 0,  // last command of an atomic unit: a batch may end after it
-    kMulti = 1 << 1,    // a source MULTI
-    kExec = 1 << 2,     // a source EXEC
-    kDropped = 1 << 3,  // filtered out: not sent
-    kLogKey = 1 << 4,   // keyExistsLog: log when the key was kept or replaced
+    kUnitEnd = 1 << 0,   // last command of an atomic unit: a batch may end after it
+    kMulti = 1 << 1,     // a source MULTI
+    kExec = 1 << 2,      // a source EXEC
+    kDropped = 1 << 3,   // filtered out: not sent
+    kLogKey = 1 << 4,    // keyExistsLog: log when the key was kept or replaced
+    kImported = 1 << 5,  // a key a source slot migration brought in (RESTORE-ASKING)
   };
 
   struct Cmd {

@@ -103,6 +103,15 @@ std::vector<RedisServer*> RedisCluster::replicas_of_slot(int slot) {
   return out;
 }
 
+bool RedisCluster::reshard(RedisServer& from, RedisServer& to, int slots) {
+  const std::string from_id = from.cmd({"CLUSTER", "MYID"}).str;
+  const std::string to_id = to.cmd({"CLUSTER", "MYID"}).str;
+  if (from_id.empty() || to_id.empty()) return false;
+  return run_cli({"--cluster", "reshard", from.address(), "--cluster-from", from_id, "--cluster-to",
+                  to_id, "--cluster-slots", std::to_string(slots), "--cluster-yes"}) &&
+         wait_ready();
+}
+
 RedisServer* RedisCluster::master_of_key(const std::string& key) {
   return master_of_slot(key_slot(key));
 }

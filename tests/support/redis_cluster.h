@@ -36,6 +36,9 @@ class RedisCluster {
   // The replicas of the master that serves this slot now.
   std::vector<RedisServer*> replicas_of_slot(int slot);
   RedisServer* server_at(const Endpoint& ep) { return by_endpoint(ep); }
+  // Moves `slots` slots from one master to another with redis-cli --cluster reshard (MIGRATE
+  // of their keys, as a user reshards), then waits until the cluster is ready again.
+  bool reshard(RedisServer& from, RedisServer& to, int slots);
   // Every node: cluster_state:ok, the same slot map, every node healthy in it, replicas'
   // links up.
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(30));

@@ -164,6 +164,40 @@ TEST(BatchLayout, FencedTransactionByDefault) {
   EXPECT_EQ(b.expects[5].src_offset, 100u);
 }
 
+TEST(BatchLayout, AKeyASlotMigrationBroughtInStartsABatchThatWaits) {
+  Stage s(true, true);
+  BatchStage stage(&s.ctx, 1);
+  std::vector<BatchPtr> out;
+  // Two batches in flight: the next one stays open to grow.
+  stage.process(packet(0, 10, {"INCR", "x"}), &out);
+  stage.process(packet(1, 20, {"INCR", "y"}), &out);
+  stage.process(packet(2, 100, {"INCR", "a"}), &out);
+  ASSERT_EQ(out.size(), 2u);
+  // The parse stage starts a packet with an imported key.
+  auto p = std::make_shared<Packet>();
+  p->seq = 3;
+  p->end.phase = SourcePosition::Phase::kStream;
+  p->end.offset = 300;
+  p->cmds.add({"RESTORE", "k", "0", "payload", "REPLACE"}, 0,
+              CommandList::kUnitEnd | CommandList::kImported);
+  p->cmds.end_unit(200);
+  p->cmds.add({"INCR", "b"}, 0);
+  p->cmds.end_unit(300);
+  stage.process(p, &out);
+  stage.process(make_tick(), &out);
+  // What came before the imported key goes on without it; the key and what follows wait
+  // for the migration barrier, from the key's source offset.
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[2]->import_at, 0u);
+  EXPECT_EQ(out[2]->end.offset, 100u);
+  EXPECT_EQ(out[3]->import_at, 200u);
+  EXPECT_EQ(out[3]->end.offset, 300u);
+  std::vector<std::string> lines = shape(*out[3]);
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "RESTORE k 0 (queued)"), lines.end());
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "INCR b (queued)"), lines.end());
+  EXPECT_EQ(out[3]->seq, out[2]->seq + 1);
+}
+
 TEST(BatchLayout, TransactionWithoutCheckpointHoldsExec) {
   Stage s(true, false);
   std::vector<BatchPtr> out = s.run({packet(0, 100, {"INCR", "a"})});
