@@ -353,12 +353,14 @@ void Supervisor::set_sources(std::vector<SourceInput> sources, bool log) {
   options_.configured_inputs = names;
   if (config_.input.redis.type == RedisType::kCluster) {
     if (!barrier_) barrier_ = std::make_unique<MigrationBarrier>(config_.input.redis);
-    std::map<std::string, Endpoint> masters;
+    std::map<std::string, std::vector<Endpoint>> shards;
     for (const SourceInput& s : sources) {
-      Endpoint m;
-      if (!s.members.empty() && Endpoint::parse(s.members[0], &m).is_ok()) masters[s.name()] = m;
+      for (const std::string& m : s.members) {
+        Endpoint ep;
+        if (Endpoint::parse(m, &ep).is_ok()) shards[s.name()].push_back(ep);
+      }
     }
-    barrier_->set_masters(std::move(masters));
+    barrier_->set_shards(std::move(shards));
     options_.barrier = barrier_.get();
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -174,9 +174,14 @@ TEST(ClusterSource, AFailoverMovesOnlyThatShardsInputWithoutAFullSync) {
 
 // A reshard under load: MIGRATE brings keys into one shard's stream as RESTORE-ASKING and
 // takes them out of the other's with DEL; applied in the wrong order the key is gone.
+// The exporter's input is paused through the reshard: the importer's must hold its keys
+// (its status says so) until the exporter's DELs are applied. Inputs replicate replicas, so
+// the offsets the barrier reads are a master's and a replica's.
 TEST(ClusterSource, ReshardingUnderLoadLosesNothing) {
   RedisCluster source;
-  ASSERT_TRUE(source.start()) << source.last_output();
+  RedisCluster::Options o;
+  o.replicas = 1;
+  ASSERT_TRUE(source.start(o)) << source.last_output();
   RedisServer target;
   ASSERT_TRUE(target.start());
   ClusterWorkload writer;
@@ -189,8 +194,20 @@ TEST(ClusterSource, ReshardingUnderLoadLosesNothing) {
       << all_status(ferry).dump();
   RedisServer* from = source.master_of_slot(0);
   RedisServer* to = source.master_of_slot(16383);
+  const std::string importer = source.replicas_of_slot(16383)[0]->address();
+  HttpResult paused = http("POST", ferry.api() + "/syncer/pause?inputs=" + from->address());
+  ASSERT_EQ(paused.status, 200) << paused.body;
   ASSERT_TRUE(source.reshard(*from, *to, 1500)) << source.last_output();
   ASSERT_NE(source.master_of_slot(0), from) << "the reshard moved no slot";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return input_status(ferry, importer).value("Waiting", "").find("slot migration") !=
+               std::string::npos;
+      },
+      seconds(30)))
+      << input_status(ferry, importer).dump();
+  HttpResult resumed = http("POST", ferry.api() + "/syncer/resume?inputs=" + from->address());
+  ASSERT_EQ(resumed.status, 200) << resumed.body;
   ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   writer.stop();
   ASSERT_EQ(writer.error(), "");
