@@ -99,6 +99,37 @@ Status plan_sources(const Config& config, const std::vector<Endpoint>& extra_see
   return Status::ok();
 }
 
+namespace {
+
+// The input of `inputs` whose shard `s` is: they share a node.
+const SourceInput* same_shard(const std::vector<SourceInput>& inputs, const SourceInput& s) {
+  for (const SourceInput& b : inputs) {
+    for (const std::string& m : s.members) {
+      if (std::find(b.members.begin(), b.members.end(), m) != b.members.end()) return &b;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+SourceChanges diff_sources(const std::vector<SourceInput>& before,
+                           const std::vector<SourceInput>& now) {
+  SourceChanges c;
+  for (const SourceInput& b : before) {
+    const SourceInput* n = same_shard(now, b);
+    if (n && n->name() == b.name()) continue;
+    c.gone.push_back(b.name());
+    if (n) c.moved.push_back({b.name(), n->name(), n->slots});
+  }
+  for (const SourceInput& n : now) {
+    const SourceInput* b = same_shard(before, n);
+    if (b && b->name() == n.name()) continue;
+    c.starts.emplace_back(n.name(), b ? b->name() : "");
+  }
+  return c;
+}
+
 const SourceInput* source_for(const std::vector<SourceInput>& sources, const std::string& addr) {
   for (const SourceInput& s : sources) {
     if (s.name() == addr) return &s;

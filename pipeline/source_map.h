@@ -35,6 +35,21 @@ Status sources_of(const Config& config, const ClusterTopology& topology,
 // The input that stands for this address (the node it replicates, or any node of its shard).
 const SourceInput* source_for(const std::vector<SourceInput>& sources, const std::string& addr);
 
+// What changed between two plans of a source cluster, matched by shard (two inputs share a
+// node): inputs to stop (their shard is gone, or is replicated from another node now) and
+// inputs to start, each with the input it continues (empty: a new shard).
+struct SourceChanges {
+  struct Moved {
+    std::string from, to, slots;
+  };
+  std::vector<std::string> gone;
+  std::vector<std::pair<std::string, std::string>> starts;  // input, the one it continues
+  std::vector<Moved> moved;                                 // for the log
+  bool empty() const { return gone.empty() && starts.empty(); }
+};
+SourceChanges diff_sources(const std::vector<SourceInput>& before,
+                           const std::vector<SourceInput>& now);
+
 // "host:port" sorted by host as text, then port as a number.
 bool input_less(const std::string& a, const std::string& b);
 

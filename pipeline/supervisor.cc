@@ -367,20 +367,6 @@ void Supervisor::set_sources(std::vector<SourceInput> sources, bool log) {
   sources_ = std::move(sources);
 }
 
-namespace {
-
-// The input of `before` whose shard `s` is: they share a node.
-const SourceInput* same_shard(const std::vector<SourceInput>& before, const SourceInput& s) {
-  for (const SourceInput& b : before) {
-    for (const std::string& m : s.members) {
-      if (std::find(b.members.begin(), b.members.end(), m) != b.members.end()) return &b;
-    }
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 void Supervisor::check_topology() {
   // Under the control lock: a restart meanwhile must not leave `before` newer than `now`.
   std::lock_guard<std::mutex> control(control_mu_);
@@ -395,33 +381,26 @@ void Supervisor::check_topology() {
     std::lock_guard<std::mutex> lock(mu_);
     before = sources_;
   }
-  std::vector<std::string> gone;  // inputs whose shard is gone or replicated elsewhere now
-  std::vector<std::pair<std::string, std::string>> starts;  // new input, the one it follows
-  for (const SourceInput& b : before) {
-    const SourceInput* n = same_shard(now, b);
-    if (n && n->name() == b.name()) continue;
-    gone.push_back(b.name());
-    if (n) {
-      LOG_INFO("source shard of slots %s: input %s moves to %s (syncFrom %s)", n->slots.c_str(),
-               b.name().c_str(), n->name().c_str(), name_of(config_.input.sync_from));
-    } else {
-      LOG_INFO("source shard of input %s is gone; the input stops", b.name().c_str());
-    }
+  const SourceChanges changes = diff_sources(before, now);
+  for (const SourceChanges::Moved& m : changes.moved) {
+    LOG_INFO("source shard of slots %s: input %s moves to %s (syncFrom %s)", m.slots.c_str(),
+             m.from.c_str(), m.to.c_str(), name_of(config_.input.sync_from));
   }
-  for (const SourceInput& n : now) {
-    const SourceInput* b = same_shard(before, n);
-    if (b && b->name() == n.name()) continue;
-    if (!b)
-      LOG_INFO("source shard of slots %s is new: input %s", n.slots.c_str(), n.name().c_str());
-    starts.emplace_back(n.name(), b ? b->name() : "");
+  for (const auto& [name, follows] : changes.starts) {
+    if (follows.empty()) LOG_INFO("source shard of input %s is new", name.c_str());
   }
+  const std::vector<std::string>& gone = changes.gone;
   set_sources(std::move(now), false);  // slots and members, even when no input moved
-  if (gone.empty() && starts.empty()) return;
+  if (changes.empty()) return;
   const auto deadline = std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout;
   std::set<std::string> paused;
   for (const std::string& name : gone) {
     std::unique_ptr<InputPipeline> old = take_input(name);
     if (!old) continue;
+    if (std::none_of(changes.moved.begin(), changes.moved.end(),
+                     [&](const SourceChanges::Moved& m) { return m.from == name; })) {
+      LOG_INFO("source shard of input %s is gone; the input stops", name.c_str());
+    }
     if (old->status().state == InputState::kPause) paused.insert(name);
     // What it read is applied first: the input that follows the shard now resumes from
     // the checkpoint this one leaves, which it takes over by replication id.
@@ -433,7 +412,7 @@ void Supervisor::check_topology() {
     }
   }
   Deferred d;
-  for (const auto& [name, follows] : starts) {
+  for (const auto& [name, follows] : changes.starts) {
     d.inputs.push_back(name);
     if (!follows.empty()) d.follows[name] = follows;
     if (paused.count(follows)) d.paused.insert(name);  // one pause for the shard's history

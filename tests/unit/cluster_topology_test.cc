@@ -187,5 +187,28 @@ TEST(SourceMap, OneInputPerShardWithSlotsAndMembers) {
   EXPECT_NE(st.message().find("127.0.0.1:30003"), std::string::npos) << st.message();
 }
 
+TEST(SourceMap, ChangesMatchInputsByShard) {
+  auto in = [](std::string node, std::vector<std::string> members) {
+    SourceInput s;
+    EXPECT_TRUE(Endpoint::parse(node, &s.node).is_ok());
+    s.members = std::move(members);
+    s.slots = "0-1";
+    return s;
+  };
+  const std::vector<SourceInput> before = {in("h:2", {"h:1", "h:2"}), in("h:4", {"h:3", "h:4"}),
+                                           in("h:6", {"h:5", "h:6"})};
+  // h:2's shard failed over (its input moves to h:1), h:6's shard is gone, h:8's is new.
+  const std::vector<SourceInput> now = {in("h:1", {"h:2", "h:1"}), in("h:4", {"h:3", "h:4"}),
+                                        in("h:8", {"h:7", "h:8"})};
+  SourceChanges c = diff_sources(before, now);
+  EXPECT_EQ(c.gone, (std::vector<std::string>{"h:2", "h:6"}));
+  using Start = std::pair<std::string, std::string>;
+  EXPECT_EQ(c.starts, (std::vector<Start>{{"h:1", "h:2"}, {"h:8", ""}}));
+  ASSERT_EQ(c.moved.size(), 1u);
+  EXPECT_EQ(c.moved[0].from, "h:2");
+  EXPECT_EQ(c.moved[0].to, "h:1");
+  EXPECT_TRUE(diff_sources(now, now).empty());
+}
+
 }  // namespace
 }  // namespace ferry
