@@ -446,6 +446,16 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
     }
   }
   const int db = r.map_db(db_);
+  if (ctx_->source_cluster && (is(name, "FLUSHALL") || is(name, "FLUSHDB"))) {
+    // One shard's flush: replayed on a target that holds every shard's keys it would empty
+    // them all. Until the shard's slots alone can be emptied there, stop before it.
+    fail(Status::not_supported(
+        "command stream: " + std::string(name) + " on this source shard before offset " +
+        std::to_string(end) +
+        " cannot be replayed yet (it would empty the other shards' keys on the target too); "
+        "stopped before it. To go on, sync again: fullsync with flushdb=yes for all inputs"));
+    return;
+  }
   if (is(name, "RESTORE-ASKING") && args.size() >= 4) {
     // A key a slot migration brought into the source shard: RESTORE REPLACE (a retried
     // MIGRATE may find it there), sent once the exporter's DEL of it was applied

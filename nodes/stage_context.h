@@ -56,6 +56,8 @@ struct StageContext {
   // The checkpoint is written into the target (output.replay.resumeFromBreakPoint).
   bool checkpoint_in_target = false;
   uint64_t first_batch_seq = 1;  // sequence number of the first batch (after the target's)
+  // The input is one shard of a source cluster: its FLUSHALL is that shard's alone.
+  bool source_cluster = false;
   // What the target accepts (empty: everything is sent as is).
   std::shared_ptr<const CommandTable> target_commands;
   TargetCaps caps;

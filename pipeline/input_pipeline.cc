@@ -261,6 +261,7 @@ Status InputPipeline::start() {
   };
   // A standalone target allows transactions (a cluster, when keys span nodes, will not).
   ctx_.transaction = replay.replay_transaction;
+  ctx_.source_cluster = config_.input.redis.type == RedisType::kCluster;
   ctx_.checkpoint_in_target = replay.resume_from_break_point;
 
   FERRY_RETURN_IF_ERROR(cache_->open_input(name_, &log_));

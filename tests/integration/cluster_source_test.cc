@@ -263,5 +263,41 @@ TEST(ClusterSource, KillNineDuringAReshardLosesAndDoublesNothing) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
 }
 
+// A FLUSHALL on one source shard must not empty the other shards' keys on the target: the
+// input stops before it, saying why; the others go on.
+TEST(ClusterSource, OneShardsFlushallStopsItsInputAndKeepsTheOthersKeys) {
+  RedisCluster source;
+  ASSERT_TRUE(source.start()) << source.last_output();
+  RedisServer target;
+  ASSERT_TRUE(target.start());
+  ClusterWorkload writer;
+  writer.start(source.endpoints(), 15);
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
+  writer.stop();
+  FerryProcess ferry;
+  ASSERT_TRUE(ferry.start(cluster_config(source.node(0).address(), target.address())));
+  ASSERT_TRUE(wait_until([&] { return all_caught_up(ferry, source, 3); }, seconds(60)))
+      << all_status(ferry).dump();
+  RedisServer* flushed = source.master_of_slot(0);
+  target.cmd({"SELECT", "0"});
+  const int64_t keys = target.cmd({"DBSIZE"}).integer;
+  EXPECT_EQ(flushed->cmd({"FLUSHALL"}).str, "OK");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return input_status(ferry, flushed->address()).value("Error", "").find("FLUSHALL") !=
+               std::string::npos;
+      },
+      seconds(30)))
+      << input_status(ferry, flushed->address()).dump();
+  for (const json& s : all_status(ferry)) {
+    if (s.value("Input", "") != flushed->address()) {
+      EXPECT_EQ(s.value("State", ""), "run") << s.dump();
+    }
+  }
+  // Nothing of the target was emptied (no writes since: its key count is what it was).
+  EXPECT_EQ(target.cmd({"DBSIZE"}).integer, keys);
+  EXPECT_TRUE(ferry.running());
+}
+
 }  // namespace
 }  // namespace ferry::test
