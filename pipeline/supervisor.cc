@@ -403,7 +403,7 @@ void Supervisor::check_topology() {
     }
     if (old->status().state == InputState::kPause) paused.insert(name);
     // What it read is applied first: the input that follows the shard now resumes from
-    // the checkpoint this one leaves, which it takes over by replication id.
+    // the checkpoint this one leaves, which it takes over (Options::follows).
     if (!old->stop(deadline)) {
       LOG_WARN(
           "input %s: not everything it read was applied in time; its successor resumes "
