@@ -64,112 +64,121 @@ std::set<std::string> input_names(const FerryProcess& ferry) {
   return out;
 }
 
-TEST(ClusterSource, ThreeShardsIntoOneStandaloneTargetUnderLoad) {
+// A source cluster, a standalone target, a writer on the cluster and ferry between them.
+struct ClusterSync {
   RedisCluster source;
-  RedisCluster::Options o;
-  o.replicas = 1;
-  ASSERT_TRUE(source.start(o)) << source.last_output();
   RedisServer target;
-  ASSERT_TRUE(target.start());
   ClusterWorkload writer;
-  writer.start(source.endpoints(), 11);
-  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();  // the RDBs hold data
-
   FerryProcess ferry;
-  ASSERT_TRUE(ferry.start(cluster_config(source.node(0).address(), target.address())));
-  ASSERT_TRUE(wait_until([&] { return all_status(ferry).size() == 3; }, seconds(30)))
-      << ferry.log();
+  std::string config;
+
+  // Starts the cluster and the target, lets the writer run `preload` operations (so that the
+  // RDBs hold data) and starts ferry. Use with ASSERT_NO_FATAL_FAILURE.
+  void start(int replicas, uint32_t seed, int keys, uint64_t preload) {
+    RedisCluster::Options o;
+    o.replicas = replicas;
+    ASSERT_TRUE(source.start(o)) << source.last_output();
+    ASSERT_TRUE(target.start());
+    writer.start(source.endpoints(), seed, keys);
+    ASSERT_TRUE(wait_ops(writer, preload)) << writer.error();
+    config = cluster_config(source.node(0).address(), target.address());
+    ASSERT_TRUE(ferry.start(config));
+  }
+  void wait_streaming() {
+    ASSERT_TRUE(wait_until([&] { return all_streaming(ferry, 3); }, seconds(60)))
+        << all_status(ferry).dump();
+  }
+  // Stops the writer after `more` operations, waits until every input has applied what its
+  // node holds and checks the target against the cluster.
+  void finish(uint64_t more) {
+    ASSERT_TRUE(wait_ops(writer, more)) << writer.error();
+    writer.stop();
+    ASSERT_EQ(writer.error(), "");
+    ASSERT_TRUE(wait_until([&] { return all_caught_up(ferry, source, 3); }, seconds(60)))
+        << all_status(ferry).dump() << ferry.log();
+    std::string detail;
+    EXPECT_TRUE(wait_cluster_data(source, target, seconds(30), &detail)) << detail;
+  }
+  bool set_paused(RedisServer& node, bool paused) {
+    HttpResult r = http("POST", ferry.api() + (paused ? "/syncer/pause" : "/syncer/resume") +
+                                    "?inputs=" + node.address());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200;
+  }
+};
+
+TEST(ClusterSource, ThreeShardsIntoOneStandaloneTargetUnderLoad) {
+  ClusterSync s;
+  ASSERT_NO_FATAL_FAILURE(s.start(1, 11, 3000, 3000));
+  ASSERT_TRUE(wait_until([&] { return all_status(s.ferry).size() == 3; }, seconds(30)))
+      << s.ferry.log();
   // prefer_slave: each shard's input replicates its replica; each row names its slots.
   std::set<std::string> slots;
-  for (const json& s : all_status(ferry)) {
+  for (const json& row : all_status(s.ferry)) {
     Endpoint ep;
-    ASSERT_TRUE(Endpoint::parse(s.value("Input", ""), &ep).is_ok());
-    RedisServer* node = source.server_at(ep);
-    ASSERT_NE(node, nullptr) << s.dump();
-    EXPECT_EQ(node->info("replication")["role"], "slave") << s.dump();
-    slots.insert(s.value("Slots", ""));
+    ASSERT_TRUE(Endpoint::parse(row.value("Input", ""), &ep).is_ok());
+    RedisServer* node = s.source.server_at(ep);
+    ASSERT_NE(node, nullptr) << row.dump();
+    EXPECT_EQ(node->info("replication")["role"], "slave") << row.dump();
+    slots.insert(row.value("Slots", ""));
   }
   EXPECT_EQ(slots, (std::set<std::string>{"0-5460", "5461-10922", "10923-16383"}));
   // A shard's master names its input too.
-  RedisServer* master = source.master_of_slot(0);
-  HttpResult paused = http("POST", ferry.api() + "/syncer/pause?inputs=" + master->address());
-  EXPECT_EQ(paused.status, 200) << paused.body;
-  HttpResult resumed = http("POST", ferry.api() + "/syncer/resume?inputs=" + master->address());
-  EXPECT_EQ(resumed.status, 200) << resumed.body;
+  RedisServer* master = s.source.master_of_slot(0);
+  s.set_paused(*master, true);
+  s.set_paused(*master, false);
 
-  ASSERT_TRUE(wait_ops(writer, 5000)) << writer.error();
-  writer.stop();
-  ASSERT_EQ(writer.error(), "");
-  ASSERT_TRUE(wait_until([&] { return all_caught_up(ferry, source, 3); }, seconds(60)))
-      << all_status(ferry).dump();
-  std::string detail;
-  EXPECT_TRUE(wait_cluster_data(source, target, seconds(30), &detail)) << detail;
-  for (const json& s : all_status(ferry)) {
-    EXPECT_EQ(s["FullSyncs"], 1) << s.dump();
+  ASSERT_NO_FATAL_FAILURE(s.finish(5000));
+  for (const json& row : all_status(s.ferry)) {
+    EXPECT_EQ(row["FullSyncs"], 1) << row.dump();
   }
-  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
 TEST(ClusterSource, AFailoverMovesOnlyThatShardsInputWithoutAFullSync) {
-  RedisCluster source;
-  RedisCluster::Options o;
-  o.replicas = 1;
-  ASSERT_TRUE(source.start(o)) << source.last_output();
-  RedisServer target;
-  ASSERT_TRUE(target.start());
-  ClusterWorkload writer;
-  writer.start(source.endpoints(), 12);
-  ASSERT_TRUE(wait_ops(writer, 2000)) << writer.error();
-
-  FerryProcess ferry;
-  ASSERT_TRUE(ferry.start(cluster_config(source.node(0).address(), target.address())));
-  ASSERT_TRUE(wait_until([&] { return all_streaming(ferry, 3); }, seconds(60)))
-      << all_status(ferry).dump();
-  const std::set<std::string> before = input_names(ferry);
+  ClusterSync s;
+  ASSERT_NO_FATAL_FAILURE(s.start(1, 12, 3000, 2000));
+  ASSERT_NO_FATAL_FAILURE(s.wait_streaming());
+  const std::set<std::string> before = input_names(s.ferry);
 
   // The shard of slot 0 fails over under load: its replica (the node ferry replicates)
   // takes over, and prefer_slave moves the input to the old master, now its replica.
-  RedisServer* old_master = source.master_of_slot(0);
-  std::vector<RedisServer*> replicas = source.replicas_of_slot(0);
+  RedisServer* old_master = s.source.master_of_slot(0);
+  std::vector<RedisServer*> replicas = s.source.replicas_of_slot(0);
   ASSERT_EQ(replicas.size(), 1u);
   RedisServer* promoted = replicas[0];
-  ASSERT_TRUE(before.count(promoted->address())) << ferry.log();
-  ASSERT_TRUE(wait_ops(writer, 1000)) << writer.error();
+  ASSERT_TRUE(before.count(promoted->address())) << s.ferry.log();
+  ASSERT_TRUE(wait_ops(s.writer, 1000)) << s.writer.error();
   EXPECT_EQ(promoted->cmd({"CLUSTER", "FAILOVER"}).str, "OK");
-  ASSERT_TRUE(wait_until([&] { return source.master_of_slot(0) == promoted; }, seconds(30)));
-  ASSERT_TRUE(source.wait_ready()) << "cluster not settled after the failover";
-  ASSERT_TRUE(
-      wait_until([&] { return input_names(ferry).count(old_master->address()) > 0; }, seconds(30)))
-      << ferry.log();
-  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
+  ASSERT_TRUE(wait_until([&] { return s.source.master_of_slot(0) == promoted; }, seconds(30)));
+  ASSERT_TRUE(s.source.wait_ready()) << "cluster not settled after the failover";
+  ASSERT_TRUE(wait_until([&] { return input_names(s.ferry).count(old_master->address()) > 0; },
+                         seconds(30)))
+      << s.ferry.log();
+  ASSERT_TRUE(wait_ops(s.writer, 3000)) << s.writer.error();
   std::set<std::string> expected = before;
   expected.erase(promoted->address());
   expected.insert(old_master->address());
-  EXPECT_EQ(input_names(ferry), expected);
-  EXPECT_NE(ferry.log().find("moves to " + old_master->address()), std::string::npos);
-  EXPECT_NE(ferry.log().find("continues input " + promoted->address()), std::string::npos)
-      << ferry.log();
+  EXPECT_EQ(input_names(s.ferry), expected);
+  EXPECT_NE(s.ferry.log().find("moves to " + old_master->address()), std::string::npos);
+  EXPECT_NE(s.ferry.log().find("continues input " + promoted->address()), std::string::npos)
+      << s.ferry.log();
 
   // And back: the input returns to the node it first followed, whose own checkpoint and
   // cache from the first turn are stale now — it goes on from where the shard got to.
   EXPECT_EQ(old_master->cmd({"CLUSTER", "FAILOVER"}).str, "OK");
-  ASSERT_TRUE(wait_until([&] { return source.master_of_slot(0) == old_master; }, seconds(30)));
-  ASSERT_TRUE(source.wait_ready()) << "cluster not settled after the failback";
-  ASSERT_TRUE(wait_until([&] { return input_names(ferry) == before; }, seconds(30))) << ferry.log();
-  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
-  writer.stop();
-  ASSERT_EQ(writer.error(), "");
-  ASSERT_TRUE(wait_until([&] { return all_caught_up(ferry, source, 3); }, seconds(60)))
-      << all_status(ferry).dump() << ferry.log();
-  std::string detail;
-  EXPECT_TRUE(wait_cluster_data(source, target, seconds(30), &detail)) << detail;
+  ASSERT_TRUE(wait_until([&] { return s.source.master_of_slot(0) == old_master; }, seconds(30)));
+  ASSERT_TRUE(s.source.wait_ready()) << "cluster not settled after the failback";
+  ASSERT_TRUE(wait_until([&] { return input_names(s.ferry) == before; }, seconds(30)))
+      << s.ferry.log();
+  ASSERT_NO_FATAL_FAILURE(s.finish(3000));
 
   // Only that input moved, and each time it went on from its checkpoint: no full sync.
-  for (const json& s : all_status(ferry)) {
-    const bool moved = s.value("Input", "") == promoted->address();
-    EXPECT_EQ(s["FullSyncs"], moved ? 0 : 1) << s.dump();
+  for (const json& row : all_status(s.ferry)) {
+    const bool moved = row.value("Input", "") == promoted->address();
+    EXPECT_EQ(row["FullSyncs"], moved ? 0 : 1) << row.dump();
   }
-  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
 // A reshard under load: MIGRATE brings keys into one shard's stream as RESTORE-ASKING and
@@ -178,125 +187,83 @@ TEST(ClusterSource, AFailoverMovesOnlyThatShardsInputWithoutAFullSync) {
 // (its status says so) until the exporter's DELs are applied. Inputs replicate replicas, so
 // the offsets the barrier reads are a master's and a replica's.
 TEST(ClusterSource, ReshardingUnderLoadLosesNothing) {
-  RedisCluster source;
-  RedisCluster::Options o;
-  o.replicas = 1;
-  ASSERT_TRUE(source.start(o)) << source.last_output();
-  RedisServer target;
-  ASSERT_TRUE(target.start());
-  ClusterWorkload writer;
-  writer.start(source.endpoints(), 13, 20000);
-  ASSERT_TRUE(wait_ops(writer, 20000)) << writer.error();
-
-  FerryProcess ferry;
-  ASSERT_TRUE(ferry.start(cluster_config(source.node(0).address(), target.address())));
-  ASSERT_TRUE(wait_until([&] { return all_streaming(ferry, 3); }, seconds(60)))
-      << all_status(ferry).dump();
-  RedisServer* from = source.master_of_slot(0);
-  RedisServer* to = source.master_of_slot(16383);
-  const std::string importer = source.replicas_of_slot(16383)[0]->address();
-  HttpResult paused = http("POST", ferry.api() + "/syncer/pause?inputs=" + from->address());
-  ASSERT_EQ(paused.status, 200) << paused.body;
-  ASSERT_TRUE(source.reshard(*from, *to, 1500)) << source.last_output();
-  ASSERT_NE(source.master_of_slot(0), from) << "the reshard moved no slot";
+  ClusterSync s;
+  ASSERT_NO_FATAL_FAILURE(s.start(1, 13, 20000, 20000));
+  ASSERT_NO_FATAL_FAILURE(s.wait_streaming());
+  RedisServer* from = s.source.master_of_slot(0);
+  RedisServer* to = s.source.master_of_slot(16383);
+  const std::string importer = s.source.replicas_of_slot(16383)[0]->address();
+  ASSERT_TRUE(s.set_paused(*from, true));
+  ASSERT_TRUE(s.source.reshard(*from, *to, 1500)) << s.source.last_output();
+  ASSERT_NE(s.source.master_of_slot(0), from) << "the reshard moved no slot";
   ASSERT_TRUE(wait_until(
       [&] {
-        return input_status(ferry, importer).value("Waiting", "").find("slot migration") !=
+        return input_status(s.ferry, importer).value("Waiting", "").find("slot migration") !=
                std::string::npos;
       },
       seconds(30)))
-      << input_status(ferry, importer).dump();
-  HttpResult resumed = http("POST", ferry.api() + "/syncer/resume?inputs=" + from->address());
-  ASSERT_EQ(resumed.status, 200) << resumed.body;
-  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
-  writer.stop();
-  ASSERT_EQ(writer.error(), "");
-  ASSERT_TRUE(wait_until([&] { return all_caught_up(ferry, source, 3); }, seconds(60)))
-      << all_status(ferry).dump() << ferry.log();
-  std::string detail;
-  EXPECT_TRUE(wait_cluster_data(source, target, seconds(30), &detail)) << detail;
-  for (const json& s : all_status(ferry)) {
-    EXPECT_EQ(s["CommandsSkipped"], json::object()) << s.dump();
-    EXPECT_EQ(s["FullSyncs"], 1) << s.dump();
+      << input_status(s.ferry, importer).dump();
+  ASSERT_TRUE(s.set_paused(*from, false));
+  ASSERT_NO_FATAL_FAILURE(s.finish(3000));
+  for (const json& row : all_status(s.ferry)) {
+    EXPECT_EQ(row["CommandsSkipped"], json::object()) << row.dump();
+    EXPECT_EQ(row["FullSyncs"], 1) << row.dump();
   }
-  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
 // kill -9 in the middle of a reshard under load: the restart resumes every shard from its
 // checkpoint (a batch of imported keys never claims a position past them), nothing lost or
 // applied twice (the counters' digests would differ).
 TEST(ClusterSource, KillNineDuringAReshardLosesAndDoublesNothing) {
-  RedisCluster source;
-  ASSERT_TRUE(source.start()) << source.last_output();
-  RedisServer target;
-  ASSERT_TRUE(target.start());
-  ClusterWorkload writer;
-  writer.start(source.endpoints(), 14, 20000);
-  ASSERT_TRUE(wait_ops(writer, 20000)) << writer.error();
-
-  FerryProcess ferry;
-  const std::string config = cluster_config(source.node(0).address(), target.address());
-  ASSERT_TRUE(ferry.start(config));
-  ASSERT_TRUE(wait_until([&] { return all_streaming(ferry, 3); }, seconds(60)))
-      << all_status(ferry).dump();
-  RedisServer* from = source.master_of_slot(0);
-  RedisServer* to = source.master_of_slot(16383);
+  ClusterSync s;
+  ASSERT_NO_FATAL_FAILURE(s.start(0, 14, 20000, 20000));
+  ASSERT_NO_FATAL_FAILURE(s.wait_streaming());
+  RedisServer* from = s.source.master_of_slot(0);
+  RedisServer* to = s.source.master_of_slot(16383);
   std::atomic<bool> resharded{false};
-  std::thread reshard([&] { resharded = source.reshard(*from, *to, 3000); });
+  std::thread reshard([&] { resharded = s.source.reshard(*from, *to, 3000); });
   // redis-cli moves the lowest slots first: once slot 0 moved, the reshard is under way.
-  bool moving = wait_until([&] { return source.master_of_slot(0) == to; }, seconds(60));
-  ferry.kill();
-  ASSERT_TRUE(ferry.start(config));
+  bool moving = wait_until([&] { return s.source.master_of_slot(0) == to; }, seconds(60));
+  s.ferry.kill();
+  ASSERT_TRUE(s.ferry.start(s.config));
   reshard.join();
   ASSERT_TRUE(moving);
-  ASSERT_TRUE(resharded) << source.last_output();
-  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
-  writer.stop();
-  ASSERT_EQ(writer.error(), "");
-  ASSERT_TRUE(wait_until([&] { return all_caught_up(ferry, source, 3); }, seconds(60)))
-      << all_status(ferry).dump() << ferry.log();
-  std::string detail;
-  EXPECT_TRUE(wait_cluster_data(source, target, seconds(30), &detail)) << detail;
-  for (const json& s : all_status(ferry)) {
-    EXPECT_EQ(s["FullSyncs"], 0) << s.dump();  // the restart resumed every shard
+  ASSERT_TRUE(resharded) << s.source.last_output();
+  ASSERT_NO_FATAL_FAILURE(s.finish(3000));
+  for (const json& row : all_status(s.ferry)) {
+    EXPECT_EQ(row["FullSyncs"], 0) << row.dump();  // the restart resumed every shard
   }
-  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
 // A FLUSHALL on one source shard must not empty the other shards' keys on the target: the
 // input stops before it, saying why; the others go on.
 TEST(ClusterSource, OneShardsFlushallStopsItsInputAndKeepsTheOthersKeys) {
-  RedisCluster source;
-  ASSERT_TRUE(source.start()) << source.last_output();
-  RedisServer target;
-  ASSERT_TRUE(target.start());
-  ClusterWorkload writer;
-  writer.start(source.endpoints(), 15);
-  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
-  writer.stop();
-  FerryProcess ferry;
-  ASSERT_TRUE(ferry.start(cluster_config(source.node(0).address(), target.address())));
-  ASSERT_TRUE(wait_until([&] { return all_caught_up(ferry, source, 3); }, seconds(60)))
-      << all_status(ferry).dump();
-  RedisServer* flushed = source.master_of_slot(0);
-  target.cmd({"SELECT", "0"});
-  const int64_t keys = target.cmd({"DBSIZE"}).integer;
+  ClusterSync s;
+  ASSERT_NO_FATAL_FAILURE(s.start(0, 15, 3000, 3000));
+  s.writer.stop();
+  ASSERT_TRUE(wait_until([&] { return all_caught_up(s.ferry, s.source, 3); }, seconds(60)))
+      << all_status(s.ferry).dump();
+  RedisServer* flushed = s.source.master_of_slot(0);
+  s.target.cmd({"SELECT", "0"});
+  const int64_t keys = s.target.cmd({"DBSIZE"}).integer;
   EXPECT_EQ(flushed->cmd({"FLUSHALL"}).str, "OK");
   ASSERT_TRUE(wait_until(
       [&] {
-        return input_status(ferry, flushed->address()).value("Error", "").find("FLUSHALL") !=
+        return input_status(s.ferry, flushed->address()).value("Error", "").find("FLUSHALL") !=
                std::string::npos;
       },
       seconds(30)))
-      << input_status(ferry, flushed->address()).dump();
-  for (const json& s : all_status(ferry)) {
-    if (s.value("Input", "") != flushed->address()) {
-      EXPECT_EQ(s.value("State", ""), "run") << s.dump();
+      << input_status(s.ferry, flushed->address()).dump();
+  for (const json& row : all_status(s.ferry)) {
+    if (row.value("Input", "") != flushed->address()) {
+      EXPECT_EQ(row.value("State", ""), "run") << row.dump();
     }
   }
   // Nothing of the target was emptied (no writes since: its key count is what it was).
-  EXPECT_EQ(target.cmd({"DBSIZE"}).integer, keys);
-  EXPECT_TRUE(ferry.running());
+  EXPECT_EQ(s.target.cmd({"DBSIZE"}).integer, keys);
+  EXPECT_TRUE(s.ferry.running());
 }
 
 }  // namespace

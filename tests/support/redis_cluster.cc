@@ -2,11 +2,10 @@
 
 #include <sys/wait.h>
 
-#include <thread>
-
 #include "net/cluster_topology.h"
 #include "proto/crc16.h"
 #include "tests/support/corpus.h"
+#include "tests/support/load.h"
 #include "tests/support/process.h"
 
 namespace ferry::test {
@@ -116,31 +115,31 @@ RedisServer* RedisCluster::master_of_key(const std::string& key) {
   return master_of_slot(key_slot(key));
 }
 
-bool RedisCluster::wait_ready(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    bool ready = true;
-    ClusterTopology first;
-    for (size_t i = 0; i < nodes_.size() && ready; i++) {
-      Reply info = nodes_[i]->try_cmd({"CLUSTER", "INFO"});
-      ready = info.str.find("cluster_state:ok") != std::string::npos;
-      auto c = nodes_[i]->connect();
-      ClusterTopology t;
-      ready = ready && c && read_topology(*c, &t).is_ok() && t.uncovered().empty();
-      if (ready && i == 0) first = t;
-      ready = ready && first.same_layout(t);
-      for (const ClusterShard& s : t.shards) {
-        ready = ready && s.master.healthy;
-        for (const ClusterNode& r : s.replicas) {
-          RedisServer* rs = by_endpoint(r.endpoint);
-          ready = ready && r.healthy && rs && rs->info("replication")["master_link_status"] == "up";
+bool RedisCluster::ready_now() {
+  ClusterTopology first;
+  for (size_t i = 0; i < nodes_.size(); i++) {
+    Reply info = nodes_[i]->try_cmd({"CLUSTER", "INFO"});
+    if (info.str.find("cluster_state:ok") == std::string::npos) return false;
+    auto c = nodes_[i]->connect();
+    ClusterTopology t;
+    if (!c || !read_topology(*c, &t).is_ok() || !t.uncovered().empty()) return false;
+    if (i == 0) first = t;
+    if (!first.same_layout(t)) return false;
+    for (const ClusterShard& s : t.shards) {
+      if (!s.master.healthy) return false;
+      for (const ClusterNode& r : s.replicas) {
+        RedisServer* rs = by_endpoint(r.endpoint);
+        if (!r.healthy || !rs || rs->info("replication")["master_link_status"] != "up") {
+          return false;
         }
       }
     }
-    if (ready) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return false;
+  return true;
+}
+
+bool RedisCluster::wait_ready(std::chrono::milliseconds timeout) {
+  return wait_until([&] { return ready_now(); }, timeout);
 }
 
 }  // namespace ferry::test

@@ -47,6 +47,7 @@ class RedisCluster {
 
  private:
   bool run_cli(const std::vector<std::string>& args);
+  bool ready_now();  // what wait_ready waits for
   RedisServer* by_endpoint(const Endpoint& ep);
 
   std::vector<std::unique_ptr<RedisServer>> nodes_;
