@@ -10,12 +10,28 @@ namespace {
 constexpr auto kReadTimeout = std::chrono::seconds(1);
 constexpr auto kRetryAfterFailure = std::chrono::milliseconds(200);
 
-// The node's replication offset and whether it is a master.
-Status read_offset(const Endpoint& node, const RedisSide& side, uint64_t* offset, bool* master) {
-  RedisClient c;
-  FERRY_RETURN_IF_ERROR(c.connect(node, Credentials{side.user_name, side.password}, kReadTimeout));
+}  // namespace
+
+MigrationBarrier::MigrationBarrier(const RedisSide& source) : source_(source) {}
+MigrationBarrier::~MigrationBarrier() = default;
+
+Status MigrationBarrier::read_offset(Clients& clients, const Endpoint& node, uint64_t* offset,
+                                     bool* master) {
+  std::unique_ptr<RedisClient>& c = clients[node.to_string()];
+  if (!c || !c->connected()) {
+    c = std::make_unique<RedisClient>();
+    Status st = c->connect(node, Credentials{source_.user_name, source_.password}, kReadTimeout);
+    if (!st.is_ok()) {
+      c.reset();
+      return st;
+    }
+  }
   std::map<std::string, std::string> repl;
-  FERRY_RETURN_IF_ERROR(c.info("replication", &repl));
+  Status st = c->info("replication", &repl);
+  if (!st.is_ok()) {
+    c.reset();  // made again next time
+    return st;
+  }
   int64_t v = 0;
   if (!parse_int(repl["master_repl_offset"], &v) || v < 0) {
     return Status::io_error(node.to_string() + " reports no replication offset");
@@ -24,8 +40,6 @@ Status read_offset(const Endpoint& node, const RedisSide& side, uint64_t* offset
   *master = repl["role"] == "master";
   return Status::ok();
 }
-
-}  // namespace
 
 void MigrationBarrier::join(const std::string& input,
                             std::function<std::optional<uint64_t>()> applied) {
@@ -40,6 +54,7 @@ void MigrationBarrier::leave(const std::string& input) {
   licensed_.erase(input);
   waits_for_.erase(input);
   cycle_since_.erase(input);
+  clients_.erase(input);
 }
 
 void MigrationBarrier::set_shards(std::map<std::string, std::vector<Endpoint>> shards) {
@@ -52,15 +67,17 @@ void MigrationBarrier::set_shards(std::map<std::string, std::vector<Endpoint>> s
 
 Status MigrationBarrier::start_round(const std::string& input, Round* round) {
   std::map<std::string, std::vector<Endpoint>> shards;
+  Clients* clients = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     shards = shards_;
+    clients = &clients_[input];  // stable: only leave() erases it, after the writer stopped
   }
   Endpoint self;
   FERRY_RETURN_IF_ERROR(Endpoint::parse(input, &self));
   bool master = false;
   // The importer's own position first: every RESTORE up to it ran before the reads below.
-  FERRY_RETURN_IF_ERROR(read_offset(self, source_, &round->licenses, &master));
+  FERRY_RETURN_IF_ERROR(read_offset(*clients, self, &round->licenses, &master));
   for (const auto& [other, nodes] : shards) {
     if (other == input) continue;
     // The shard's master now: whichever node says so (the topology may be older than a
@@ -69,7 +86,7 @@ Status MigrationBarrier::start_round(const std::string& input, Round* round) {
     std::string errors;
     for (const Endpoint& n : nodes) {
       uint64_t x = 0;
-      Status st = read_offset(n, source_, &x, &master);
+      Status st = read_offset(*clients, n, &x, &master);
       if (!st.is_ok()) {
         errors += "; " + st.message();
         continue;

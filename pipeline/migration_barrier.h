@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -29,12 +30,15 @@
 
 namespace ferry {
 
+class RedisClient;
+
 class MigrationBarrier {
  public:
   static constexpr std::chrono::seconds kCycleWait{60};
   using Verdict = SendVerdict;
 
-  explicit MigrationBarrier(const RedisSide& source) : source_(source) {}
+  explicit MigrationBarrier(const RedisSide& source);
+  ~MigrationBarrier();
 
   // An input of the cluster and its position applied on the target (stream offsets; empty
   // while not streaming). The function is called under the barrier's lock.
@@ -54,7 +58,12 @@ class MigrationBarrier {
     std::map<std::string, uint64_t> need;  // every other input: its shard master's offset
     std::chrono::steady_clock::time_point started;
   };
+  // Open connections to the source's nodes, by address: one set per importer, used only by
+  // its writer thread (a round must not open a connection per node each time).
+  using Clients = std::map<std::string, std::unique_ptr<RedisClient>>;
   Status start_round(const std::string& input, Round* round);
+  // The node's replication offset and whether it is a master.
+  Status read_offset(Clients& clients, const Endpoint& node, uint64_t* offset, bool* master);
   // Whether `input`'s waits lead back to it (call with mu_ held).
   bool in_cycle(const std::string& input) const;
 
@@ -67,6 +76,7 @@ class MigrationBarrier {
   std::map<std::string, std::set<std::string>> waits_for_;  // the inputs each held one waits on
   std::map<std::string, std::chrono::steady_clock::time_point> retry_at_;  // after a failed read
   std::map<std::string, std::chrono::steady_clock::time_point> cycle_since_;
+  std::map<std::string, Clients> clients_;  // per importer
 };
 
 }  // namespace ferry
