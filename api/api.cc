@@ -86,6 +86,7 @@ Json input_json(const InputStatus& s) {
   j["CommandsApplied"] = s.commands_applied;
   j["CommandsFailed"] = s.commands_failed;
   j["CommandsFiltered"] = s.commands_filtered;
+  j["TransactionsSplit"] = s.transactions_split;
   Json skipped = Json::object();
   for (const auto& [reason, n] : s.skipped_by_reason)
     skipped[reason] = n;

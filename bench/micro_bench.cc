@@ -18,6 +18,7 @@
 #include "nodes/filter_stage.h"
 #include "nodes/parse_stage.h"
 #include "nodes/route_stage.h"
+#include "proto/checkpoint_format.h"
 #include "proto/crc16.h"
 #include "proto/crc64.h"
 #include "proto/lzf.h"
@@ -164,6 +165,7 @@ void BM_StreamStages(benchmark::State& state) {
     OffsetTracker tracker;
     StageContext ctx;
     ctx.input = "127.0.0.1:6379";
+    ctx.checkpoint_key = ckpt::key("127.0.0.1:6379");
     ctx.replay = &replay;
     ctx.transaction = true;
     ctx.checkpoint_in_target = true;

@@ -237,7 +237,7 @@ std::vector<KeySpec> key_specs() {
   });
   add("server.gracefullStopTimeout", true,
       [](N n, Config* c) { return get_duration(n, &c->server.graceful_stop_timeout); });
-  add("server.checkRedisTypologyTicker", false,
+  add("server.checkRedisTypologyTicker", true,
       [](N n, Config* c) { return get_duration(n, &c->server.check_topology_ticker); });
   add("server.apiToken", true, [](N n, Config* c) { return get_string(n, &c->server.api_token); });
   add("server.allowRemoteWithoutToken", true,
@@ -369,7 +369,7 @@ std::vector<KeySpec> key_specs() {
   replay_size("maxInflightBytes", true, &ReplayConfig::max_inflight_bytes, 64 << 10);
   replay_int("replayRdbParallel", true, &ReplayConfig::replay_rdb_parallel, 1, 256);
   replay_duration("keepaliveTicker", false, &ReplayConfig::keepalive_ticker);
-  replay_duration("updateCheckpointTicker", false, &ReplayConfig::update_checkpoint_ticker);
+  replay_duration("updateCheckpointTicker", true, &ReplayConfig::update_checkpoint_ticker);
   add("output.replay.moduleAuxPolicy", false, [](N n, Config* c) {
     return get_choice(n, {"fail", "skip"}, &c->output.replay.module_aux_policy);
   });

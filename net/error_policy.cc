@@ -29,6 +29,10 @@ const char* skip_reason_name(SkipReason reason) {
       return "restore_payload";
     case SkipReason::kReservedKey:
       return "reserved_key";
+    case SkipReason::kCrossSlot:
+      return "cross_slot";
+    case SkipReason::kClusterDb:
+      return "cluster_db";
     case SkipReason::kOther:
     case SkipReason::kCount:
       break;

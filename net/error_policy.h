@@ -23,6 +23,8 @@ enum class SkipReason : uint8_t {
   kWrongType,       // WRONGTYPE at run time
   kRestorePayload,  // a RESTORE payload the target cannot load
   kReservedKey,     // it names one of ferry's own keys in the target
+  kCrossSlot,       // a cluster target: its keys span slots and its effect cannot be split
+  kClusterDb,       // a cluster target has one DB: a command of another DB, SWAPDB, MOVE
   kOther,           // any other error answer about this command
   kCount
 };

@@ -36,6 +36,8 @@ void add_gate(Batch& b, uint32_t needs = UINT32_MAX) {
 BatchStage::BatchStage(StageContext* ctx, size_t nodes)
     : ctx_(ctx),
       fenced_(ctx->transaction && ctx->checkpoint_in_target),
+      per_batch_checkpoint_(!ctx->transaction && ctx->checkpoint_in_target &&
+                            !(ctx->target && ctx->target->cluster)),
       next_seq_(ctx->first_batch_seq),
       open_(nodes),
       outstanding_(new std::atomic<size_t>[nodes]),
@@ -62,7 +64,7 @@ void BatchStage::open_batch(Open& open) {
   if (fenced_) {
     // Batches of one node open and go out in the same order: the seq is known now.
     b.seq = next_seq_++;
-    const std::string key = ckpt::key(ctx_->input);
+    const std::string& key = ctx_->checkpoint_key;
     char num[24];
     std::string_view follows(num, format_uint(b.seq - 1, num));
     append_own(b, {"SELECT", "0"}, ReplyCheck::kControl);
@@ -110,7 +112,8 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
   }
   b.wire.append(packet.cmds.bytes_of(c));
   b.expects.push_back(ex);
-  b.commands++;
+  const bool counted = !(c.flags & CommandList::kExtraPart);
+  if (counted) b.commands++;
   if (c.probe_arg > 0 && c.probe_arg < c.argc) {
     open.probes.push_back(Probe{c.db, std::string(packet.cmds.arg(c, c.probe_arg))});
   }
@@ -119,7 +122,7 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
     open.last_seq = packet.seq;
   }
   b.end = packet.end;
-  if (packet.end.phase == SourcePosition::Phase::kStream) b.stat_ids.push_back(c.stat);
+  if (counted && packet.end.phase == SourcePosition::Phase::kStream) b.stat_ids.push_back(c.stat);
 }
 
 // keyExists: error. Before the data: per DB, SELECT, (in a transaction) WATCH the keys so
@@ -152,7 +155,7 @@ void BatchStage::insert_probes(Open& open) {
     resp::append_array_header(&probe.wire, 3 + group.size());
     resp::append_bulk(&probe.wire, "EVAL");
     resp::append_bulk(&probe.wire, ckpt::kProbeScript);
-    resp::append_bulk_int(&probe.wire, static_cast<int64_t>(group.size()));
+    resp::append_bulk(&probe.wire, "0");
     for (const Probe* p : group)
       resp::append_bulk(&probe.wire, p->key);
     probe.expects.push_back(eval);
@@ -186,7 +189,7 @@ void BatchStage::append_checkpoint(Batch& b, bool queued) {
   hset.check = ReplyCheck::kControl;
   hset.queued = queued;
   hset.cmd_offset = b.wire.size();
-  cp.append_hset(ctx_->input, &b.wire);
+  cp.append_hset(ctx_->checkpoint_key, &b.wire);
   b.expects.push_back(hset);
 }
 
@@ -216,7 +219,7 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
     resp::append_command(&b.wire, {"EXEC"});
     b.expects.push_back(exec);
     open.in_multi = false;
-  } else if (ctx_->checkpoint_in_target) {
+  } else if (per_batch_checkpoint_) {
     // The checkpoint goes once its data was answered, never ahead of a failed command.
     add_gate(b);
     append_checkpoint(b, false);
@@ -275,6 +278,14 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
   for (size_t i = 0; i < cmds.size(); i++) {
     const CommandList::Cmd& c = cmds.cmd(i);
     if (c.flags & CommandList::kDropped) continue;
+    if (c.node == CommandList::kAllNodes) {  // a cluster target's keyless command: every master
+      CommandList::Cmd copy = c;
+      for (size_t n = 0; n < open_.size(); n++) {
+        add(open_[n], *packet, copy, unit_offsets_[i]);
+        copy.flags |= CommandList::kExtraPart;
+      }
+      continue;
+    }
     Open& open = open_[c.node];
     // A key a slot migration brought in waits for the other inputs (the parse stage starts
     // a packet with it): what came before goes on without it, in a batch of its own.

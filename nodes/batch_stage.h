@@ -13,7 +13,9 @@
 //    The source's own MULTI/EXEC are left out, as transactions cannot nest;
 //  - transaction mode without a checkpoint in the target: MULTI, data, EXEC, with EXEC held
 //    (a send gate) until everything before it was answered;
-//  - otherwise: data, then — once the data was answered — SELECT 0, HSET ckpt.
+//  - otherwise: data, then — once the data was answered — SELECT 0, HSET ckpt (on a
+//    standalone target; a cluster target's checkpoint is the input's to write).
+// On a cluster target a command the route stage sent to every master joins each node's batch.
 // keyExists: error adds a key probe before the data (WATCHed in transaction mode) and a gate
 // after it: a key that exists stops the input before anything of the batch is applied.
 //
@@ -75,6 +77,10 @@ class BatchStage {
 
   StageContext* ctx_;
   const bool fenced_;  // transaction mode with the checkpoint in the target
+  // Outside transaction mode: each batch ends with the checkpoint. Not on a cluster target,
+  // where one node's batch does not say what the others applied: the input writes its
+  // applied position there itself (InputPipeline).
+  const bool per_batch_checkpoint_;
   uint64_t next_seq_;
   bool halted_ = false;
   std::vector<Open> open_;

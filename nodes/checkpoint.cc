@@ -7,30 +7,44 @@
 
 namespace ferry {
 
-void Checkpoint::append_hset(const std::string& input, std::string* wire) const {
-  const SourcePosition& p = position;
-  bool rdb = p.phase == SourcePosition::Phase::kRdb;
-  resp::append_array_header(wire, 2 + 2 * 9);
+namespace {
+
+// The hash's fields and values, in the one order both spellings of the HSET use.
+std::vector<std::pair<std::string_view, std::string>> fields_of(const Checkpoint& c) {
+  const SourcePosition& p = c.position;
+  return {
+      {ckpt::kVersionField, std::to_string(ckpt::kVersion)},
+      {ckpt::kPhase, p.phase == SourcePosition::Phase::kRdb ? "rdb" : "stream"},
+      {ckpt::kReplid, p.replid},
+      {ckpt::kOffset, std::to_string(p.offset)},
+      {ckpt::kRdbStart, std::to_string(p.rdb_start)},
+      {ckpt::kDbField, std::to_string(p.db)},
+      {ckpt::kGen, std::to_string(p.gen)},
+      {ckpt::kSeq, std::to_string(c.seq)},
+      {ckpt::kTime, std::to_string(wall_ms())},
+  };
+}
+
+}  // namespace
+
+void Checkpoint::append_hset(const std::string& key, std::string* wire) const {
+  auto fields = fields_of(*this);
+  resp::append_array_header(wire, 2 + 2 * fields.size());
   resp::append_bulk(wire, "HSET");
-  resp::append_bulk(wire, ckpt::key(input));
-  resp::append_bulk(wire, ckpt::kVersionField);
-  resp::append_bulk_int(wire, ckpt::kVersion);
-  resp::append_bulk(wire, ckpt::kPhase);
-  resp::append_bulk(wire, rdb ? "rdb" : "stream");
-  resp::append_bulk(wire, ckpt::kReplid);
-  resp::append_bulk(wire, p.replid);
-  resp::append_bulk(wire, ckpt::kOffset);
-  resp::append_bulk_int(wire, static_cast<int64_t>(p.offset));
-  resp::append_bulk(wire, ckpt::kRdbStart);
-  resp::append_bulk_int(wire, static_cast<int64_t>(p.rdb_start));
-  resp::append_bulk(wire, ckpt::kDbField);
-  resp::append_bulk_int(wire, p.db);
-  resp::append_bulk(wire, ckpt::kGen);
-  resp::append_bulk_int(wire, p.gen);
-  resp::append_bulk(wire, ckpt::kSeq);
-  resp::append_bulk_int(wire, static_cast<int64_t>(seq));
-  resp::append_bulk(wire, ckpt::kTime);
-  resp::append_bulk_int(wire, wall_ms());
+  resp::append_bulk(wire, key);
+  for (const auto& [name, value] : fields) {
+    resp::append_bulk(wire, name);
+    resp::append_bulk(wire, value);
+  }
+}
+
+std::vector<std::string> Checkpoint::hset_argv(const std::string& key) const {
+  std::vector<std::string> argv = {"HSET", key};
+  for (auto& [name, value] : fields_of(*this)) {
+    argv.emplace_back(name);
+    argv.push_back(std::move(value));
+  }
+  return argv;
 }
 
 Status Checkpoint::from_fields(const std::map<std::string, std::string>& f, Checkpoint* out) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "nodes/messages.h"
@@ -18,8 +19,10 @@ struct Checkpoint {
   SourcePosition position;
   uint64_t seq = 0;  // batches of this input applied so far (transaction mode)
 
-  // Appends "HSET ferry-checkpoint:<input> field value ..." (RESP) to `wire`.
-  void append_hset(const std::string& input, std::string* wire) const;
+  // Appends "HSET <key> field value ..." (RESP) to `wire`; the key is ckpt::key(input).
+  void append_hset(const std::string& key, std::string* wire) const;
+  // The same command as arguments (for a blocking client).
+  std::vector<std::string> hset_argv(const std::string& key) const;
   // Reads a checkpoint from the hash's fields. Corruption when they do not make one, not
   // supported when a newer ferry wrote it (the message says what to do).
   static Status from_fields(const std::map<std::string, std::string>& fields, Checkpoint* out);

@@ -4,6 +4,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "nodes/own_keys.h"
+#include "nodes/skip_record.h"
 #include "proto/checkpoint_format.h"
 #include "proto/command_keys.h"
 
@@ -37,28 +38,6 @@ SkipReason FilterStage::skip_reason(const CommandList& cmds, const CommandList::
   if (!reserved) return SkipReason::kCount;
   *why = "it names ferry's checkpoint key " + printable(cmds.arg(c, reserved));
   return SkipReason::kReservedKey;
-}
-
-SkipRecord FilterStage::record_of(const Packet& packet, size_t index, const std::string& why,
-                                  SkipReason reason) const {
-  const CommandList& cmds = packet.cmds;
-  const CommandList::Cmd& c = cmds.cmd(index);
-  SkipRecord r;
-  r.time_ms = wall_ms();
-  r.phase = packet.end.phase == SourcePosition::Phase::kRdb ? "rdb" : "stream";
-  r.offset = cmds.unit_end_of(index, packet.end.offset);
-  r.db = c.db;
-  std::string name(cmds.arg(c, 0));
-  for (char& ch : name)
-    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  r.command = name;
-  if (c.argc > 1) r.key = printable(cmds.arg(c, 1));
-  for (uint32_t a = 1; a < c.argc && a <= 16; a++)
-    r.args.push_back(printable(cmds.arg(c, a), 256));
-  r.answer = why;
-  r.reason = skip_reason_name(reason);
-  r.at_queue_time = true;
-  return r;
 }
 
 namespace {
@@ -131,7 +110,7 @@ void FilterStage::process(Packet& packet) const {
       // Sent, it would fail (and discard a whole transaction): leave it out, reported.
       c.flags |= CommandList::kDropped;
       if (stream) stats.add(c.stat, CommandStats::kFailed);
-      skipped.push_back(record_of(packet, i, why, reason));
+      skipped.push_back(skip_record_of(packet, i, why, reason));
       uint64_t n = ++refused_;
       if (n <= 20 || n % 1000 == 0) {
         LOG_ERROR("input %s: %s %s is not replayed: %s (%llu so far)", ctx_->input.c_str(),

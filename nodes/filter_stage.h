@@ -22,8 +22,6 @@ class FilterStage {
   // Why the command must be skipped (kCount: it need not be).
   SkipReason skip_reason(const CommandList& cmds, const CommandList::Cmd& c,
                          std::string* why) const;
-  SkipRecord record_of(const Packet& packet, size_t index, const std::string& why,
-                       SkipReason reason) const;
 
   StageContext* ctx_;
   mutable std::atomic<uint64_t> refused_{0};

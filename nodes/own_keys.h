@@ -15,8 +15,8 @@ constexpr std::string_view kCheckpointPrefix = ckpt::kKeyPrefix;
 constexpr std::string_view kTempPrefix = "ferry-tmp:";
 constexpr std::string_view kProgressPrefix = "ferry-tmp-progress:";
 
-inline std::string checkpoint_key(std::string_view input) {
-  return ckpt::key(input);
+inline std::string checkpoint_key(std::string_view input, bool cluster = false) {
+  return ckpt::key(input, cluster);
 }
 inline bool is_checkpoint_key(std::string_view key) {
   return ckpt::is_key(key);

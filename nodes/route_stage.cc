@@ -1,26 +1,244 @@
 #include "nodes/route_stage.h"
 
-#include <vector>
+#include <unordered_map>
+
+#include "common/bytes.h"
+#include "common/log.h"
+#include "nodes/skip_record.h"
+#include "proto/command_keys.h"
+#include "proto/crc16.h"
 
 namespace ferry {
+namespace {
 
-void RouteStage::process(Packet& packet) const {
+constexpr uint64_t kLogged = 20;  // then every 1000th
+
+bool logged(uint64_t n) {
+  return n <= kLogged || n % 1000 == 0;
+}
+
+// Commands whose effect is per key, so that keys of different slots can go separately.
+bool splittable(std::string_view name, bool* pairs) {
+  *pairs = iequals(name, "MSET") || iequals(name, "MSETNX");
+  return *pairs || iequals(name, "DEL") || iequals(name, "UNLINK");
+}
+
+// Appends a copy of command c of `in` (its bytes and metadata) to `out`.
+void copy_command(const CommandList& in, const CommandList::Cmd& c, CommandList* out) {
+  std::vector<resp::ArgSpan> rel(c.argc);
+  for (uint32_t a = 0; a < c.argc; a++) {
+    std::string_view v = in.arg(c, a);
+    rel[a] = resp::ArgSpan{static_cast<uint64_t>(v.data() - in.wire().data()) - c.off, v.size()};
+  }
+  out->add_raw(in.bytes_of(c), rel, c.db, c.flags);
+  CommandList::Cmd& n = out->cmd(out->size() - 1);
+  n.check = c.check;
+  n.node = c.node;
+  n.stat = c.stat;
+  n.src_end = c.src_end;
+  n.probe_arg = c.probe_arg;
+}
+
+}  // namespace
+
+void RouteStage::process(Packet& packet) {
   if (!packet.error.is_ok()) {
     // Never acknowledged: the applied position stays before it (the batch stage stops).
     ctx_->tracker->add(packet, 1);
     return;
   }
-  std::vector<bool> used(nodes_, false);
   CommandList& cmds = packet.cmds;
+  const bool cluster = ctx_->target && ctx_->target->cluster;
+  if (cluster) {
+    route_cluster(packet);
+  } else {
+    for (size_t i = 0; i < cmds.size(); i++)
+      cmds.cmd(i).node = 0;  // standalone target: one node
+  }
+  std::vector<bool> used(nodes_, false);
   for (size_t i = 0; i < cmds.size(); i++) {
-    CommandList::Cmd& c = cmds.cmd(i);
-    c.node = 0;  // standalone target: one node
-    if (!(c.flags & CommandList::kDropped)) used[c.node] = true;
+    const CommandList::Cmd& c = cmds.cmd(i);
+    if (c.flags & CommandList::kDropped) continue;
+    if (c.node == CommandList::kAllNodes) {
+      used.assign(nodes_, true);
+    } else {
+      used[c.node] = true;
+    }
   }
   uint32_t parts = 0;
   for (bool u : used)
     parts += u ? 1 : 0;
   ctx_->tracker->add(packet, parts);
+}
+
+RouteStage::Dest RouteStage::destination(const CommandList& cmds, const CommandList::Cmd& c,
+                                         int* slot, std::string* why, SkipReason* reason) const {
+  std::string_view name = cmds.arg(c, 0);
+  *reason = SkipReason::kClusterDb;
+  if (c.db > 0) {
+    *why = "a cluster target has one database, 0, and this command is of db " +
+           std::to_string(c.db) + " (output.replay.targetDb or targetDbMap can map it onto 0)";
+    return Dest::kSkip;
+  }
+  if (iequals(name, "SWAPDB") || iequals(name, "MOVE")) {
+    *why = "a cluster target has one database";
+    return Dest::kSkip;
+  }
+  int first = -1;
+  bool mixed = false;
+  auto arg = [&](int i) { return cmds.arg(c, static_cast<size_t>(i)); };
+  auto key = [&](int i) {
+    int s = key_slot(arg(i));
+    if (first < 0) first = s;
+    mixed |= s != first;
+  };
+  if (ctx_->target_commands) {
+    for_each_key(*ctx_->target_commands, name, c.argc, arg, key);
+  } else if (c.argc > 1) {
+    key(1);  // no COMMAND table: the first argument is the key of nearly every write
+  }
+  if (first < 0) {
+    // PUBLISH reaches the subscribers of every node from any one of them.
+    return iequals(name, "PUBLISH") ? Dest::kAny : Dest::kAll;
+  }
+  *slot = first;
+  if (!mixed) return Dest::kSlot;
+  bool pairs = false;
+  if (splittable(name, &pairs)) return Dest::kSplit;
+  *reason = SkipReason::kCrossSlot;
+  *why =
+      "its keys are in different slots of the target cluster and its effect cannot be "
+      "split per slot";
+  return Dest::kSkip;
+}
+
+void RouteStage::skip(Packet& packet, size_t i, const std::string& why, SkipReason reason,
+                      std::vector<SkipRecord>* records) {
+  CommandList::Cmd& c = packet.cmds.cmd(i);
+  c.flags |= CommandList::kDropped;
+  if (packet.end.phase == SourcePosition::Phase::kStream) {
+    ctx_->counters->by_command.add(c.stat, CommandStats::kFailed);
+  }
+  records->push_back(skip_record_of(packet, i, why, reason));
+  if (logged(++skipped_)) {
+    LOG_ERROR("input %s: %s %s is not replayed: %s (%llu so far)", ctx_->input.c_str(),
+              records->back().command.c_str(), records->back().key.c_str(), why.c_str(),
+              static_cast<unsigned long long>(skipped_.load()));
+  }
+}
+
+void RouteStage::route_cluster(Packet& packet) {
+  CommandList& cmds = packet.cmds;
+  const TargetMap& map = *ctx_->target;
+  std::vector<SkipRecord> records;
+  std::vector<bool> marked(cmds.size(), false);
+  bool any_split = false;
+  size_t multi_at = SIZE_MAX;  // the open source MULTI
+  int multi_slot = -1;         // the one slot of its keys so far
+  bool multi_mixed = false;    // its commands go to more than one slot or node
+  for (size_t i = 0; i < cmds.size(); i++) {
+    CommandList::Cmd& c = cmds.cmd(i);
+    c.node = 0;
+    if (c.flags & CommandList::kDropped) continue;
+    if (c.flags & CommandList::kMulti) {
+      multi_at = i;
+      multi_slot = -1;
+      multi_mixed = false;
+      continue;
+    }
+    if (c.flags & CommandList::kExec) {
+      if (multi_at != SIZE_MAX && !multi_mixed && multi_slot >= 0) {
+        c.node = cmds.cmd(multi_at).node = map.node_of_slot(multi_slot);
+      } else {
+        // No one slot holds them all: a cluster cannot run them as one transaction. The EXEC
+        // keeps the unit's end; the commands go to their own masters.
+        if (multi_at != SIZE_MAX) cmds.cmd(multi_at).flags |= CommandList::kDropped;
+        c.flags |= CommandList::kDropped;
+        if (multi_mixed) {
+          uint64_t n = ++ctx_->counters->transactions_split;
+          if (logged(++splits_logged_)) {
+            LOG_WARN(
+                "input %s: a source MULTI/EXEC whose keys span slots of the target cluster is "
+                "written without its framing (%llu so far)",
+                ctx_->input.c_str(), static_cast<unsigned long long>(n));
+          }
+        }
+      }
+      multi_at = SIZE_MAX;
+      continue;
+    }
+    int slot = -1;
+    std::string why;
+    SkipReason reason = SkipReason::kOther;
+    switch (destination(cmds, c, &slot, &why, &reason)) {
+      case Dest::kSlot:
+        c.node = map.node_of_slot(slot);
+        if (multi_slot < 0) multi_slot = slot;
+        multi_mixed |= slot != multi_slot;
+        break;
+      case Dest::kAny:
+        multi_mixed = true;
+        break;
+      case Dest::kAll:
+        c.node = CommandList::kAllNodes;
+        multi_mixed = true;
+        break;
+      case Dest::kSplit:
+        marked[i] = any_split = multi_mixed = true;
+        break;
+      case Dest::kSkip:
+        skip(packet, i, why, reason, &records);
+        break;
+    }
+  }
+  if (any_split) split(packet, marked);
+  if (!records.empty() && ctx_->report_skipped) ctx_->report_skipped(std::move(records));
+}
+
+void RouteStage::split(Packet& packet, const std::vector<bool>& marked) {
+  const CommandList& in = packet.cmds;
+  const TargetMap& map = *ctx_->target;
+  CommandList out;
+  out.reserve(in.bytes() + in.bytes() / 4, in.size() + 16, in.size() * 4);
+  for (size_t i = 0; i < in.size(); i++) {
+    const CommandList::Cmd& c = in.cmd(i);
+    if (!marked[i]) {
+      copy_command(in, c, &out);
+      continue;
+    }
+    bool pairs = false;
+    splittable(in.arg(c, 0), &pairs);
+    const uint32_t step = pairs ? 2 : 1;
+    // The keys of each slot, slots in the order their first key came.
+    std::vector<std::pair<int, std::vector<uint32_t>>> groups;
+    std::unordered_map<int, size_t> group_of;
+    for (uint32_t a = 1; a + step - 1 < c.argc; a += step) {
+      int s = key_slot(in.arg(c, a));
+      auto [it, added] = group_of.emplace(s, groups.size());
+      if (added) groups.push_back({s, {}});
+      groups[it->second].second.push_back(a);
+    }
+    for (size_t g = 0; g < groups.size(); g++) {
+      const bool last = g + 1 == groups.size();
+      out.begin(1 + static_cast<uint32_t>(groups[g].second.size()) * step);
+      out.arg(pairs ? std::string_view("MSET") : in.arg(c, 0));  // MSETNX ran: it set them all
+      for (uint32_t a : groups[g].second) {
+        out.arg(in.arg(c, a));
+        if (pairs) out.arg(in.arg(c, a + 1));
+      }
+      uint16_t flags = last ? c.flags : (c.flags & ~CommandList::kUnitEnd);
+      if (g > 0) flags |= CommandList::kExtraPart;
+      out.end(c.db, flags, c.check);
+      CommandList::Cmd& n = out.cmd(out.size() - 1);
+      n.node = map.node_of_slot(groups[g].first);
+      n.stat = c.stat;
+      if (last) n.src_end = c.src_end;
+    }
+  }
+  packet.cmds = std::move(out);
+  const uint64_t size = memory_of(packet);
+  ctx_->budget->adjust(packet.charged, size);
+  packet.charged = size;
 }
 
 }  // namespace ferry

@@ -1,7 +1,17 @@
 // RouteStage: decides which target node each command goes to and registers the packet with
 // the offset tracker (how many target nodes must acknowledge it). A standalone target has
-// one node; cluster targets route by key slot.
+// one node. On a cluster target (docs/cluster.md, "Target cluster") a command goes to the
+// master of its keys' slot; a command without keys (FLUSHALL, FUNCTION LOAD) to every master;
+// DEL, UNLINK, MSET and MSETNX whose keys span slots are split into one command per slot (a
+// propagated MSETNX succeeded, so its parts are MSETs); other commands whose keys span slots,
+// and commands of a DB other than 0, SWAPDB and MOVE, are skipped and recorded. A source
+// MULTI/EXEC keeps its framing when all its keys are in one slot, else its commands go
+// without it (counted: InputCounters::transactions_split).
 #pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
 
 #include "nodes/messages.h"
 #include "nodes/stage_context.h"
@@ -11,11 +21,23 @@ namespace ferry {
 class RouteStage {
  public:
   RouteStage(StageContext* ctx, size_t nodes) : ctx_(ctx), nodes_(nodes) {}
-  void process(Packet& packet) const;
+  void process(Packet& packet);
 
  private:
+  // Where a command goes on a cluster target (kSkip: it cannot; *why and *reason say why).
+  enum class Dest { kSlot, kAny, kAll, kSplit, kSkip };  // kAny: one master, whichever
+  Dest destination(const CommandList& cmds, const CommandList::Cmd& c, int* slot, std::string* why,
+                   SkipReason* reason) const;
+  void route_cluster(Packet& packet);
+  // Rebuilds the packet's commands with those marked kSplit replaced by one per slot.
+  void split(Packet& packet, const std::vector<bool>& marked);
+  void skip(Packet& packet, size_t i, const std::string& why, SkipReason reason,
+            std::vector<SkipRecord>* records);
+
   StageContext* ctx_;
   size_t nodes_;
+  std::atomic<uint64_t> skipped_{0};  // for rate-limited logging
+  std::atomic<uint64_t> splits_logged_{0};
 };
 
 }  // namespace ferry

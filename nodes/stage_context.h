@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "net/error_policy.h"
+#include "net/target_map.h"
 #include "nodes/command_stats.h"
 #include "nodes/memory_budget.h"
 #include "nodes/offset_tracker.h"
@@ -37,6 +38,8 @@ struct InputCounters {
   std::atomic<uint64_t> commands_applied{0};
   std::atomic<uint64_t> commands_failed{0};
   std::atomic<uint64_t> commands_ignored{0};
+  // Source MULTI/EXECs written without their framing: their keys span cluster slots.
+  std::atomic<uint64_t> transactions_split{0};
   // Commands left out for good, by reason (net/error_policy.h).
   std::atomic<uint64_t> skipped_by_reason[static_cast<int>(SkipReason::kCount)] = {};
   // Writes
@@ -48,7 +51,8 @@ struct InputCounters {
 };
 
 struct StageContext {
-  std::string input;  // the source node, "host:port"
+  std::string input;           // the source node, "host:port"
+  std::string checkpoint_key;  // the input's checkpoint in the target (ckpt::key)
   const ReplayConfig* replay = nullptr;
   // Batches are MULTI ... EXEC with the checkpoint inside (output.replay.replayTransaction,
   // where the topology allows it).
@@ -58,6 +62,9 @@ struct StageContext {
   uint64_t first_batch_seq = 1;  // sequence number of the first batch (after the target's)
   // The input is one shard of a source cluster: its FLUSHALL is that shard's alone.
   bool source_cluster = false;
+  // Where keys go: the target's nodes and, on a cluster, the master of each slot (nullptr:
+  // one standalone node).
+  std::shared_ptr<const TargetMap> target;
   // What the target accepts (empty: everything is sent as is).
   std::shared_ptr<const CommandTable> target_commands;
   TargetCaps caps;

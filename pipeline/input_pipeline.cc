@@ -29,14 +29,15 @@ int announce_port(const Config& c) {
 
 }  // namespace
 
-InputPipeline::InputPipeline(const Config& config, Cache* cache, Endpoint source,
-                             std::vector<Endpoint> target_nodes, Options options)
+InputPipeline::InputPipeline(const Config& config, Cache* cache, Endpoint source, Options options)
     : config_(config),
       cache_(cache),
       source_(std::move(source)),
-      target_nodes_(std::move(target_nodes)),
       name_(source_.to_string()),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      target_nodes_(options_.target->nodes),
+      checkpoint_key_(checkpoint_key(name_, options_.target->cluster)),
+      checkpoint_node_(target_nodes_[options_.target->node_of_key(checkpoint_key_)]) {
   ctx_.caps = options_.caps;
   ctx_.target_commands = options_.target_commands;
 }
@@ -47,17 +48,39 @@ Credentials target_credentials(const Config& c) {
   return Credentials{c.output.redis.user_name, c.output.redis.password};
 }
 
-// The checkpoint of `input` in the target, if any.
-Status read_target_checkpoint(const Config& config, const Endpoint& target,
-                              const std::string& input, std::optional<Checkpoint>* out,
-                              bool* target_empty) {
-  RedisClient c;
-  FERRY_RETURN_IF_ERROR(c.connect(target, target_credentials(config), std::chrono::seconds(5)));
+// Whether a target node holds nothing but ferry's checkpoints.
+Status holds_no_data(RedisClient& c, bool* empty) {
   std::map<std::string, std::string> keyspace;
   FERRY_RETURN_IF_ERROR(c.info("keyspace", &keyspace));
+  *empty = true;
+  for (const auto& [name, value] : keyspace) {
+    if (name.rfind("db", 0) != 0) continue;
+    if (name != "db0") {
+      *empty = false;
+      continue;
+    }
+    FERRY_RETURN_IF_ERROR(c.checked({"SELECT", "0"}));
+    Reply ck;
+    FERRY_RETURN_IF_ERROR(c.checked(
+        {"SCAN", "0", "MATCH", std::string(kCheckpointPrefix) + "*", "COUNT", "1000"}, &ck));
+    long long keys = std::atoll(value.c_str() + value.find("keys=") + 5);
+    if (ck.elements.size() < 2 || static_cast<long long>(ck.elements[1].elements.size()) != keys) {
+      *empty = false;
+    }
+  }
+  return Status::ok();
+}
+
+// The checkpoint `key` of `input` on the target `node`, if any, and whether every node of
+// the target is empty but for checkpoints.
+Status read_target_checkpoint(const Config& config, const TargetMap& target, const Endpoint& node,
+                              const std::string& key, const std::string& input,
+                              std::optional<Checkpoint>* out, bool* target_empty) {
+  RedisClient c;
+  FERRY_RETURN_IF_ERROR(c.connect(node, target_credentials(config), std::chrono::seconds(5)));
   Reply r;
   FERRY_RETURN_IF_ERROR(c.checked({"SELECT", "0"}));
-  FERRY_RETURN_IF_ERROR(c.checked({"HGETALL", checkpoint_key(input)}, &r));
+  FERRY_RETURN_IF_ERROR(c.checked({"HGETALL", key}, &r));
   std::map<std::string, std::string> fields;
   for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
     fields[r.elements[i].str] = r.elements[i + 1].str;
@@ -68,29 +91,25 @@ Status read_target_checkpoint(const Config& config, const Endpoint& target,
     if (st.is_ok()) {
       *out = cp;
     } else if (st.code() == Status::Code::kNotSupported) {
-      return st.with_context("the target's " + checkpoint_key(input));
+      return st.with_context("the target's " + key);
     } else {
       LOG_WARN("input %s: the target's %s is not a checkpoint ferry can read (%s); ignoring it",
-               input.c_str(), checkpoint_key(input).c_str(), st.message().c_str());
+               input.c_str(), key.c_str(), st.message().c_str());
     }
   }
-  // Empty: no key but, perhaps, checkpoints of ferry inputs in DB 0.
-  bool empty = true;
-  for (const auto& [name, value] : keyspace) {
-    if (name.rfind("db", 0) != 0) continue;
-    if (name != "db0") {
-      empty = false;
-      continue;
+  *target_empty = true;
+  for (const Endpoint& n : target.nodes) {
+    RedisClient other;
+    if (!(n == node)) {
+      FERRY_RETURN_IF_ERROR(other.connect(n, target_credentials(config), std::chrono::seconds(5)));
     }
-    Reply ck;
-    FERRY_RETURN_IF_ERROR(c.checked(
-        {"SCAN", "0", "MATCH", std::string(kCheckpointPrefix) + "*", "COUNT", "1000"}, &ck));
-    long long keys = std::atoll(value.c_str() + value.find("keys=") + 5);
-    if (ck.elements.size() < 2 || static_cast<long long>(ck.elements[1].elements.size()) != keys) {
-      empty = false;
+    bool empty = false;
+    FERRY_RETURN_IF_ERROR(holds_no_data(n == node ? c : other, &empty));
+    if (!empty) {
+      *target_empty = false;
+      break;
     }
   }
-  *target_empty = empty;
   return Status::ok();
 }
 
@@ -107,8 +126,9 @@ Status InputPipeline::adopt_checkpoint(std::optional<Checkpoint>* checkpoint) {
   const std::string& id2 = repl["master_replid2"];
   RedisClient target;
   FERRY_RETURN_IF_ERROR(
-      target.connect(target_nodes_[0], target_credentials(config_), std::chrono::seconds(5)));
+      target.connect(checkpoint_node_, target_credentials(config_), std::chrono::seconds(5)));
   FERRY_RETURN_IF_ERROR(target.checked({"SELECT", "0"}));
+  const bool cluster = options_.target->cluster;
   std::string cursor = "0";
   do {
     Reply r;
@@ -117,7 +137,9 @@ Status InputPipeline::adopt_checkpoint(std::optional<Checkpoint>* checkpoint) {
     if (r.elements.size() < 2) break;
     cursor = r.elements[0].str;
     for (const Reply& key : r.elements[1].elements) {
-      std::string owner = key.str.substr(kCheckpointPrefix.size());
+      std::string owner(ckpt::input_of(key.str));
+      // On a cluster only a key of the same spelling is in this one's slot (RENAMENX).
+      if (key.str != checkpoint_key(owner, cluster)) continue;
       const auto& live = options_.configured_inputs;
       if (std::find(live.begin(), live.end(), owner) != live.end()) continue;
       Reply h;
@@ -131,7 +153,7 @@ Status InputPipeline::adopt_checkpoint(std::optional<Checkpoint>* checkpoint) {
       const std::string& rid = cp.position.replid;
       if (rid.empty() || (rid != id1 && rid != id2)) continue;
       Reply renamed;
-      FERRY_RETURN_IF_ERROR(target.checked({"RENAMENX", key.str, checkpoint_key(name_)}, &renamed));
+      FERRY_RETURN_IF_ERROR(target.checked({"RENAMENX", key.str, checkpoint_key_}, &renamed));
       if (renamed.integer != 1) continue;
       LOG_INFO(
           "input %s: taking over the checkpoint of input %s (%s): this source continues its "
@@ -148,17 +170,17 @@ Status InputPipeline::adopt_checkpoint(std::optional<Checkpoint>* checkpoint) {
 Status InputPipeline::take_over(const std::string& predecessor) {
   RedisClient target;
   FERRY_RETURN_IF_ERROR(
-      target.connect(target_nodes_[0], target_credentials(config_), std::chrono::seconds(5)));
+      target.connect(checkpoint_node_, target_credentials(config_), std::chrono::seconds(5)));
   FERRY_RETURN_IF_ERROR(target.checked({"SELECT", "0"}));
+  const std::string theirs = checkpoint_key(predecessor, options_.target->cluster);
   Reply exists;
-  FERRY_RETURN_IF_ERROR(target.checked({"EXISTS", checkpoint_key(predecessor)}, &exists));
+  FERRY_RETURN_IF_ERROR(target.checked({"EXISTS", theirs}, &exists));
   if (exists.integer == 1) {
     // RENAME, not RENAMENX: a checkpoint of this name left from an earlier turn of the shard
     // on this node (before a failback) is older than the predecessor's.
-    FERRY_RETURN_IF_ERROR(
-        target.checked({"RENAME", checkpoint_key(predecessor), checkpoint_key(name_)}));
+    FERRY_RETURN_IF_ERROR(target.checked({"RENAME", theirs, checkpoint_key_}));
   } else {
-    FERRY_RETURN_IF_ERROR(target.checked({"DEL", checkpoint_key(name_)}));
+    FERRY_RETURN_IF_ERROR(target.checked({"DEL", checkpoint_key_}));
   }
   // What this node's cache holds is from that earlier turn, older than the checkpoint.
   FERRY_RETURN_IF_ERROR(log_->drop_all());
@@ -181,7 +203,8 @@ Status InputPipeline::plan_start() {
   if (!options_.follows.empty()) {
     FERRY_RETURN_IF_ERROR(take_over(options_.follows).with_context("taking over the checkpoint"));
   }
-  Status st = read_target_checkpoint(config_, target_nodes_[0], name_, &checkpoint, &target_empty);
+  Status st = read_target_checkpoint(config_, *options_.target, checkpoint_node_, checkpoint_key_,
+                                     name_, &checkpoint, &target_empty);
   if (!st.is_ok()) return st.with_context("reading the checkpoint");
   if (!checkpoint && replay.resume_from_break_point && log_->meta().gens.empty()) {
     st = adopt_checkpoint(&checkpoint);
@@ -213,7 +236,14 @@ Status InputPipeline::plan_start() {
   } else if (checkpoint) {
     ctx_.first_batch_seq = checkpoint->seq + 1;
   }
-  if (!replay.replay_transaction) {
+  if (options_.target->cluster && replay.resume_from_break_point) {
+    LOG_WARN(
+        "input %s: into a cluster target batches are not transactions yet: the checkpoint "
+        "is written every %s after what it covers was applied, so after a crash the "
+        "commands since may be applied again (at-least-once: INCR, LPUSH, APPEND may count "
+        "twice)",
+        name_.c_str(), format_duration(replay.update_checkpoint_ticker).c_str());
+  } else if (!replay.replay_transaction) {
     LOG_WARN(
         "input %s: replayTransaction is false: a batch's checkpoint follows its data, so "
         "after a crash the last batch may be applied again (at-least-once)",
@@ -259,8 +289,11 @@ Status InputPipeline::start() {
     Status st = report_skipped(std::move(r));
     if (!st.is_ok()) fail(st);
   };
-  // A standalone target allows transactions (a cluster, when keys span nodes, will not).
-  ctx_.transaction = replay.replay_transaction;
+  ctx_.checkpoint_key = checkpoint_key_;
+  ctx_.target = options_.target;
+  // A standalone target allows transactions; on a cluster a batch's keys span slots, which
+  // MULTI cannot hold (exactly-once per slot is issue 10's next step).
+  ctx_.transaction = replay.replay_transaction && !options_.target->cluster;
   ctx_.source_cluster = config_.input.redis.type == RedisType::kCluster;
   ctx_.checkpoint_in_target = replay.resume_from_break_point;
 
@@ -300,7 +333,7 @@ void InputPipeline::start_writers() {
   WriterOptions wo;
   wo.reply_timeout = config_.output.redis.reply_timeout;
   // Fenced transactions: the checkpoint's seq says which committed (net/target_writer.h).
-  if (ctx_.transaction && ctx_.checkpoint_in_target) wo.checkpoint_key = checkpoint_key(name_);
+  if (ctx_.transaction && ctx_.checkpoint_in_target) wo.checkpoint_key = checkpoint_key_;
   wo.on_skipped = [this](const WriteBatch& b, const std::vector<SkippedCommand>& skipped) {
     return report_skipped(b, skipped);
   };
@@ -368,11 +401,44 @@ void InputPipeline::tick_loop() {
     std::this_thread::sleep_for(period);
     if (graph_) graph_->tick();
     if (skip_log_) skip_log_->sync_if_dirty();
+    write_cluster_checkpoint(false);
     if (mono_ms() - last_gc > 5000) {
       last_gc = mono_ms();
       log_->gc(false);
     }
   }
+}
+
+void InputPipeline::write_cluster_checkpoint(bool now) {
+  if (!options_.target->cluster || !ctx_.checkpoint_in_target || !tracker_) return;
+  const SourcePosition p = tracker_->applied();
+  const SourcePosition& w = checkpoint_written_;
+  if (p.phase == SourcePosition::Phase::kNone ||
+      (p.phase == w.phase && p.gen == w.gen && p.offset == w.offset && p.replid == w.replid)) {
+    return;
+  }
+  const int64_t at = mono_ms();
+  if (!now &&
+      at - checkpoint_written_ms_ < config_.output.replay.update_checkpoint_ticker.count()) {
+    return;
+  }
+  checkpoint_written_ms_ = at;  // a failure is retried at the next period, not at once
+  Checkpoint cp;
+  cp.position = p;
+  Status st;
+  if (!checkpoint_client_ || !checkpoint_client_->connected()) {
+    checkpoint_client_ = std::make_unique<RedisClient>();
+    st = checkpoint_client_->connect(checkpoint_node_, target_credentials(config_),
+                                     std::chrono::seconds(5));
+  }
+  if (st.is_ok()) st = checkpoint_client_->checked(cp.hset_argv(checkpoint_key_));
+  if (st.is_ok()) {
+    checkpoint_written_ = p;
+    return;
+  }
+  checkpoint_client_.reset();
+  LOG_WARN("input %s: the checkpoint could not be written to %s (%s); retrying", name_.c_str(),
+           checkpoint_node_.to_string().c_str(), st.message().c_str());
 }
 
 uint64_t InputPipeline::gc(bool force) {
@@ -407,6 +473,7 @@ bool InputPipeline::stop(std::chrono::steady_clock::time_point deadline) {
   for (auto& w : writers_)
     w->stop();
   if (graph_) graph_->wait();
+  write_cluster_checkpoint(true);  // what the drain applied
   if (options_.barrier) options_.barrier->leave(name_);
   if (log_) log_->save_applied();
   state_ = InputState::kStop;
@@ -571,6 +638,17 @@ void InputPipeline::on_batch_done(const Batch& batch, const WriteResult& result)
   }
 }
 
+bool InputPipeline::target_redirects() const {
+  for (const auto& w : writers_) {
+    const std::string wait = w->waiting();
+    if (wait.find(" answers MOVED") != std::string::npos ||
+        wait.find(" answers ASK") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void InputPipeline::judge_readiness(InputStatus* s) const {
   for (const auto& w : writers_) {
     std::string wait = w->waiting();
@@ -650,6 +728,7 @@ InputStatus InputPipeline::status() const {
   s.commands_applied = counters_.commands_applied;
   s.commands_failed = counters_.commands_failed;
   s.commands_filtered = counters_.commands_filtered;
+  s.transactions_split = counters_.transactions_split;
   for (const CommandStats::Row& r : counters_.by_command.snapshot()) {
     s.commands.push_back(
         CommandCounts{r.name, r.counts[CommandStats::kReceived], r.counts[CommandStats::kFiltered],

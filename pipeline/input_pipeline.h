@@ -17,7 +17,9 @@
 #include "common/offset_clock.h"
 #include "config/config.h"
 #include "net/endpoint.h"
+#include "net/redis_client.h"
 #include "net/replica_client.h"
+#include "net/target_map.h"
 #include "nodes/checkpoint.h"
 #include "nodes/rdb_apply.h"
 #include "nodes/stage_context.h"
@@ -45,10 +47,11 @@ class InputPipeline {
     std::string follows;
     // A source cluster's: batches with keys a slot migration brought in wait for it.
     MigrationBarrier* barrier = nullptr;
+    // Where the target's keys go (one writer per node).
+    std::shared_ptr<const TargetMap> target;
   };
 
-  InputPipeline(const Config& config, Cache* cache, Endpoint source,
-                std::vector<Endpoint> target_nodes, Options options);
+  InputPipeline(const Config& config, Cache* cache, Endpoint source, Options options);
   ~InputPipeline();
   InputPipeline(const InputPipeline&) = delete;
   InputPipeline& operator=(const InputPipeline&) = delete;
@@ -67,6 +70,8 @@ class InputPipeline {
   std::string fatal_error() const;
   // The source link is down with an error (and the input has not stopped for good).
   bool link_broken() const;
+  // A writer waits because the target redirects it (MOVED, ASK: its slots moved).
+  bool target_redirects() const;
   // One progress line for the log (full-sync progress or stream lag and rates).
   std::string progress_line();
   // Frees cached data the applied position has passed (and, forced, below the budget too).
@@ -91,15 +96,21 @@ class InputPipeline {
   void start_replica();
   void fail(const Status& st);
   void tick_loop();
+  // A cluster target: writes the applied position into the checkpoint when it moved (at
+  // most every updateCheckpointTicker unless `now`). Outside the graph, since no node's
+  // batch knows what the other nodes applied.
+  void write_cluster_checkpoint(bool now);
   // Readiness and what the input waits for, into `s`.
   void judge_readiness(InputStatus* s) const;
 
   const Config& config_;
   Cache* cache_;
   const Endpoint source_;
-  const std::vector<Endpoint> target_nodes_;
   const std::string name_;
   const Options options_;
+  const std::vector<Endpoint>& target_nodes_;  // options_.target->nodes
+  const std::string checkpoint_key_;
+  const Endpoint checkpoint_node_;  // the target node that holds it
 
   InputCounters counters_;
   OffsetClock clock_;  // when stream bytes arrived, for the lag in seconds
@@ -129,6 +140,10 @@ class InputPipeline {
   std::mutex skip_mu_;          // writer threads and the graph report skips
   uint64_t failures_seen_ = 0;  // guarded by skip_mu_
   int64_t last_failure_log_ms_ = 0;
+  // write_cluster_checkpoint's, on the ticker thread (and in stop(), after it ended).
+  std::unique_ptr<RedisClient> checkpoint_client_;
+  SourcePosition checkpoint_written_;
+  int64_t checkpoint_written_ms_ = 0;
 };
 
 }  // namespace ferry

@@ -50,6 +50,7 @@ struct InputStatus {
   uint64_t rdb_size = 0, rdb_received = 0, rdb_parsed = 0;
   uint64_t rdb_keys_parsed = 0, rdb_keys_applied = 0, source_keys = 0;
   uint64_t commands_applied = 0, commands_failed = 0, commands_filtered = 0;
+  uint64_t transactions_split = 0;  // cluster target: source MULTI/EXECs across slots
   // Commands left out for good (the target refused them for themselves alone), by reason,
   // each also in the skip record (skip_record: its path).
   std::vector<std::pair<std::string, uint64_t>> skipped_by_reason;

@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "common/bytes.h"
 #include "common/log.h"
 #include "net/redis_client.h"
 #include "nodes/own_keys.h"
@@ -40,12 +41,17 @@ Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps,
       caps->minor = v.minor;
       caps->rdb_version = rdb::version_for_redis(v.major, v.minor);
       std::map<std::string, std::string> cluster;
-      if (client.info("cluster", &cluster).is_ok() && cluster["cluster_enabled"] == "1") {
+      if (out.type == RedisType::kStandalone && client.info("cluster", &cluster).is_ok() &&
+          cluster["cluster_enabled"] == "1") {
         return Status::not_supported("target " + ep.to_string() +
-                                     " is a Redis Cluster node; output.redis.type standalone "
-                                     "needs a standalone target");
+                                     " is a Redis Cluster node: set output.redis.type: cluster");
       }
       *commands = read_command_table(client);
+      if (out.type == RedisType::kCluster && (*commands)->size() == 0) {
+        return Status::not_supported("target " + ep.to_string() +
+                                     " does not allow COMMAND, which a cluster target needs "
+                                     "to find every command's keys (and so its slot)");
+      }
       LOG_INFO("target %s: Redis %s (RDB version %d, %zu commands)", ep.to_string().c_str(),
                version.c_str(), caps->rdb_version, (*commands)->size());
       return Status::ok();
@@ -60,6 +66,8 @@ Status probe_target(const Config& config, const Endpoint& ep, TargetCaps* caps,
 }
 
 constexpr auto kRetryPeriod = std::chrono::seconds(5);
+// How long a restart after the target's slots moved lets batches in flight drain.
+constexpr auto kTargetMovedDrain = std::chrono::milliseconds(1000);
 // How often a broken source link makes the topology be read before its ticker is due.
 constexpr auto kSuspectPeriod = std::chrono::seconds(1);
 // How often the cache of inputs no longer configured is looked at (reclaimed once stale).
@@ -72,6 +80,28 @@ std::string join(const std::vector<std::string>& names) {
   return out;
 }
 
+// A cluster target has one database: every DB the source has keys in must be mapped onto 0.
+Status check_cluster_dbs(const Config& config, const Endpoint& source) {
+  RedisClient c;
+  FERRY_RETURN_IF_ERROR(
+      c.connect(source, Credentials{config.input.redis.user_name, config.input.redis.password},
+                std::chrono::seconds(5)));
+  std::map<std::string, std::string> keyspace;
+  FERRY_RETURN_IF_ERROR(c.info("keyspace", &keyspace));
+  for (const auto& [name, value] : keyspace) {
+    int64_t db = 0;
+    if (name.rfind("db", 0) != 0 || !parse_int(std::string_view(name).substr(2), &db)) continue;
+    if (config.output.replay.map_db(static_cast<int>(db)) != 0) {
+      return Status::invalid_argument(
+          "the source " + source.to_string() + " has keys in db " + std::to_string(db) +
+          ", but a cluster target has one database (0): set output.replay.targetDb: 0 to "
+          "merge every DB into it (keys of the same name then overwrite each other), or "
+          "output.replay.targetDbMap to map this DB onto 0");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Supervisor::Supervisor(const Config& config) : config_(config) {}
@@ -81,12 +111,8 @@ Supervisor::~Supervisor() {
 }
 
 Status Supervisor::start() {
-  if (config_.output.redis.type != RedisType::kStandalone) {
-    return Status::not_supported("output.redis.type '" +
-                                 std::string(name_of(config_.output.redis.type)) +
-                                 "' is not supported yet: only a standalone target");
-  }
-  if (config_.output.redis.addresses.size() > 1) {
+  if (config_.output.redis.type == RedisType::kStandalone &&
+      config_.output.redis.addresses.size() > 1) {
     LOG_WARN("output.redis.addresses lists %zu addresses; a standalone target uses the first",
              config_.output.redis.addresses.size());
   }
@@ -94,11 +120,20 @@ Status Supervisor::start() {
   return start_inputs({});
 }
 
+Status Supervisor::read_target() {
+  auto map = std::make_shared<TargetMap>();
+  FERRY_RETURN_IF_ERROR(read_target_map(config_.output.redis, kProbeDeadline, map.get()));
+  FERRY_RETURN_IF_ERROR(
+      probe_target(config_, map->nodes[0], &options_.caps, &options_.target_commands));
+  if (map->cluster && (!options_.target || !options_.target->same_layout(*map))) {
+    LOG_INFO("target cluster: masters %s", map->describe().c_str());
+  }
+  options_.target = std::move(map);
+  return Status::ok();
+}
+
 Status Supervisor::start_inputs(const std::set<std::string>& paused) {
-  Endpoint target;
-  FERRY_RETURN_IF_ERROR(Endpoint::parse(config_.output.redis.addresses[0], &target));
-  target_ = target;
-  FERRY_RETURN_IF_ERROR(probe_target(config_, target, &options_.caps, &options_.target_commands));
+  FERRY_RETURN_IF_ERROR(read_target());
   FERRY_RETURN_IF_ERROR(plan_inputs());
   std::vector<std::string> sources = options_.configured_inputs;
   if (!cache_) FERRY_RETURN_IF_ERROR(Cache::open(config_.channel, sources.size(), &cache_));
@@ -126,13 +161,16 @@ bool Supervisor::stop_inputs(std::chrono::steady_clock::time_point deadline) {
 
 Status Supervisor::restart() {
   std::lock_guard<std::mutex> control(control_mu_);
+  LOG_INFO("restarting every input");
+  return restart_inputs(config_.server.graceful_stop_timeout);
+}
+
+Status Supervisor::restart_inputs(std::chrono::milliseconds drain) {
   Deferred d;
   for (const InputStatus& s : inputs()) {
     if (s.state == InputState::kPause) d.paused.insert(s.input);
   }
-  LOG_INFO("restarting every input");
-  bool drained =
-      stop_inputs(std::chrono::steady_clock::now() + config_.server.graceful_stop_timeout);
+  bool drained = stop_inputs(std::chrono::steady_clock::now() + drain);
   if (!drained) {
     LOG_WARN(
         "restart: not everything in flight was applied in time; the inputs resume from "
@@ -160,10 +198,7 @@ void Supervisor::defer(Deferred d, const Status& why) {
 }
 
 Status Supervisor::start_deferred(Deferred d) {
-  Endpoint target;
-  FERRY_RETURN_IF_ERROR(Endpoint::parse(config_.output.redis.addresses[0], &target));
-  target_ = target;
-  Status st = probe_target(config_, target, &options_.caps, &options_.target_commands);
+  Status st = read_target();
   if (st.is_ok() && d.full_sync) {
     st = prepare_full_sync(d.inputs, d.flushdb);
     if (st.is_ok()) d.flushdb = false;  // done: a later retry must not empty it again
@@ -232,10 +267,10 @@ Status Supervisor::start_input(const Endpoint& source, bool full_sync, bool paus
   o.force_full_sync = full_sync;
   o.start_paused = paused;
   o.follows = follows;
-  auto p = std::make_unique<InputPipeline>(config_, cache_.get(), source,
-                                           std::vector<Endpoint>{target_}, o);
+  if (o.target->cluster) FERRY_RETURN_IF_ERROR(check_cluster_dbs(config_, source));
+  auto p = std::make_unique<InputPipeline>(config_, cache_.get(), source, o);
   FERRY_RETURN_IF_ERROR(p->start());
-  LOG_INFO("input %s: syncing into %s", p->name().c_str(), target_.to_string().c_str());
+  LOG_INFO("input %s: syncing into %s", p->name().c_str(), o.target->describe().c_str());
   std::lock_guard<std::mutex> lock(mu_);
   auto pos = std::lower_bound(pipelines_.begin(), pipelines_.end(), p,
                               [](auto& a, auto& b) { return input_less(a->name(), b->name()); });
@@ -264,7 +299,7 @@ Status Supervisor::full_sync(const std::vector<std::string>& inputs, bool flushd
       // data of the others. With every input listed, the whole target is emptied.
       return Status::invalid_argument(
           "flushdb needs the inputs to map one to one onto target nodes, but the target " +
-          target_.to_string() + " receives " + std::to_string(pipelines_.size()) +
+          options_.target->describe() + " receives " + std::to_string(pipelines_.size()) +
           " inputs: list them all (inputs=all) or leave flushdb out");
     }
   }
@@ -284,17 +319,22 @@ Status Supervisor::full_sync(const std::vector<std::string>& inputs, bool flushd
 Status Supervisor::prepare_full_sync(const std::vector<std::string>& inputs, bool flushdb) {
   // The checkpoints go first: should this process stop before the new full sync applied
   // anything, its next start must not resume the old history into an emptied target.
-  RedisClient c;
-  Status st =
-      c.connect(target_, Credentials{config_.output.redis.user_name, config_.output.redis.password},
-                std::chrono::seconds(5));
-  if (st.is_ok()) st = c.checked({"SELECT", "0"});
+  const TargetMap& target = *options_.target;
+  const Credentials creds{config_.output.redis.user_name, config_.output.redis.password};
+  Status st;
   for (const auto& n : inputs) {
-    if (st.is_ok()) st = c.checked({"DEL", checkpoint_key(n)});
+    const std::string key = checkpoint_key(n, target.cluster);
+    RedisClient c;
+    st = c.connect(target.nodes[target.node_of_key(key)], creds, std::chrono::seconds(5));
+    if (st.is_ok()) st = c.checked({"SELECT", "0"});
+    if (st.is_ok()) st = c.checked({"DEL", key});
+    if (!st.is_ok()) break;
   }
-  if (st.is_ok() && flushdb) {
+  for (size_t i = 0; st.is_ok() && flushdb && i < target.nodes.size(); i++) {
+    RedisClient c;
+    st = c.connect(target.nodes[i], creds, std::chrono::seconds(5));
     const ReplayConfig& r = config_.output.replay;
-    if (r.has_db_mapping()) {
+    if (r.has_db_mapping() && !target.cluster) {
       std::set<int> dbs;
       for (int d = 0; d < 16; d++)
         dbs.insert(r.map_db(d));
@@ -302,12 +342,14 @@ Status Supervisor::prepare_full_sync(const std::vector<std::string>& inputs, boo
         if (st.is_ok()) st = c.checked({"SELECT", std::to_string(d)});
         if (st.is_ok()) st = c.checked({"FLUSHDB"});
       }
-    } else {
+    } else if (st.is_ok()) {
       st = c.checked({"FLUSHALL"});
     }
-    if (st.is_ok()) LOG_INFO("target %s emptied for the full sync", target_.to_string().c_str());
+    if (st.is_ok()) {
+      LOG_INFO("target %s emptied for the full sync", target.nodes[i].to_string().c_str());
+    }
   }
-  return st.with_context("preparing the target " + target_.to_string() + " for the full sync");
+  return st.with_context("preparing the target " + target.describe() + " for the full sync");
 }
 
 uint64_t Supervisor::gc() {
@@ -455,11 +497,42 @@ void Supervisor::reclaim_stale() {
   cache_->reclaim_stale(live, config_.channel.stale_checkpoint_duration);
 }
 
+void Supervisor::check_target() {
+  TargetMap now;
+  Status st = read_target_map(config_.output.redis, kProbeDeadline, &now);
+  if (!st.is_ok()) {
+    LOG_WARN("target topology not read: %s; the inputs keep their slot map", st.message().c_str());
+    return;
+  }
+  std::lock_guard<std::mutex> control(control_mu_);
+  if (options_.target && options_.target->same_layout(now)) return;
+  // Batches sent to a master that no longer serves their slots wait (MOVED) and would not
+  // drain: what else is in flight gets a moment, then each input resumes from its
+  // checkpoint with the new map.
+  LOG_INFO(
+      "the target cluster's slots moved (masters now %s): every input restarts with the "
+      "new slot map",
+      now.describe().c_str());
+  restart_inputs(
+      std::min<std::chrono::milliseconds>(config_.server.graceful_stop_timeout, kTargetMovedDrain));
+}
+
+bool Supervisor::target_redirects() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& p : pipelines_) {
+    if (p->target_redirects()) return true;
+  }
+  return false;
+}
+
 void Supervisor::run(const std::atomic<bool>* stop) {
   auto next_report = std::chrono::steady_clock::now() + kProgressPeriod;
   const bool cluster = config_.input.redis.type == RedisType::kCluster;
+  const bool target_cluster = config_.output.redis.type == RedisType::kCluster;
   auto next_topology = std::chrono::steady_clock::now() + config_.server.check_topology_ticker;
+  auto next_target = next_topology;
   auto next_suspect = std::chrono::steady_clock::now();
+  auto next_redirect_check = next_suspect;
   auto next_reclaim = std::chrono::steady_clock::now() + kReclaimPeriod;
   while (!stop->load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -476,6 +549,19 @@ void Supervisor::run(const std::atomic<bool>* stop) {
       if (due) {
         check_topology();
         next_topology = std::chrono::steady_clock::now() + config_.server.check_topology_ticker;
+      }
+    }
+    if (target_cluster) {
+      // Every checkRedisTypologyTicker, and soon after a writer was redirected (MOVED, ASK).
+      auto now = std::chrono::steady_clock::now();
+      bool due = now >= next_target;
+      if (!due && now >= next_redirect_check) {
+        next_redirect_check = now + kSuspectPeriod;
+        due = target_redirects();
+      }
+      if (due) {
+        check_target();
+        next_target = std::chrono::steady_clock::now() + config_.server.check_topology_ticker;
       }
     }
     if (std::chrono::steady_clock::now() >= next_reclaim) {

@@ -84,6 +84,16 @@ class Supervisor : public Control {
   // Builds and starts one input's pipeline and adds it (takes mu_).
   Status start_input(const Endpoint& source, bool full_sync, bool paused = false,
                      const std::string& follows = "");
+  // Reads the target's nodes (a cluster's masters and slots) and what it can do into
+  // options_.
+  Status read_target();
+  // Cluster target: restarts every input when the masters or their slots changed.
+  void check_target();
+  // Stops every input (letting what is in flight drain for up to `drain`) and starts them
+  // again, paused ones paused. Call with control_mu_ held.
+  Status restart_inputs(std::chrono::milliseconds drain);
+  // Whether a writer waits on a redirection (the target's slots may have moved).
+  bool target_redirects() const;
   // Probes the target and starts every configured input (`paused` ones paused).
   Status start_inputs(const std::set<std::string>& paused);
   // Stops and removes every input; returns whether all applied what they held in time.
@@ -99,7 +109,6 @@ class Supervisor : public Control {
   void retry_deferred();
 
   const Config& config_;
-  Endpoint target_;
   InputPipeline::Options options_;
   std::unique_ptr<Cache> cache_;
   std::mutex control_mu_;  // one control operation at a time

@@ -1,8 +1,9 @@
 // The checkpoint ferry keeps in the target: one hash per input, `ferry-checkpoint:<input>`
-// in DB 0, holding the applied source position and the sequence number of the last batch
-// that wrote it. Its key, its fields and the scripts that read it live here, shared by the
-// code that writes it (nodes/checkpoint.cc), the writer that asks it what committed
-// (net/target_writer.cc) and the start-up that resumes from it (pipeline/).
+// in DB 0 (`ferry-checkpoint:{ferry}:<input>` on a cluster target), holding the applied source
+// position and the sequence number of the last batch that wrote it. Its key, its fields and the
+// scripts that read it live here, shared by the code that writes it (nodes/checkpoint.cc), the
+// writer that asks it what committed (net/target_writer.cc) and the start-up that resumes from it
+// (pipeline/).
 //
 // Versions: 1 — the fields below (a hash without `version` is version 1). A newer ferry reads
 // every older version; this ferry refuses a checkpoint of a newer one, saying so.
@@ -17,11 +18,21 @@ constexpr std::string_view kKeyPrefix = "ferry-checkpoint:";
 constexpr int kDb = 0;
 constexpr int kVersion = 1;
 
-inline std::string key(std::string_view input) {
-  return std::string(kKeyPrefix) + std::string(input);
+// On a cluster target every checkpoint carries this hash tag: all of them live in one slot,
+// on one master, so that one SCAN finds them and RENAME between them works.
+constexpr std::string_view kClusterTag = "{ferry}:";
+
+inline std::string key(std::string_view input, bool cluster = false) {
+  return std::string(kKeyPrefix) + std::string(cluster ? kClusterTag : "") + std::string(input);
 }
 inline bool is_key(std::string_view key) {
   return key.substr(0, kKeyPrefix.size()) == kKeyPrefix;
+}
+// The input a checkpoint key (is_key) belongs to.
+inline std::string_view input_of(std::string_view key) {
+  key.remove_prefix(kKeyPrefix.size());
+  if (key.substr(0, kClusterTag.size()) == kClusterTag) key.remove_prefix(kClusterTag.size());
+  return key;
 }
 
 // Fields of the hash.
@@ -49,10 +60,13 @@ constexpr std::string_view kFenceScript =
     "return 'seq ' .. (s or 'none')";
 
 // The key probe of keyExists: error, sent before the batch that writes those keys (in the
-// DB it selects): 0 when none of KEYS exists, else the index of the first that does.
+// DB it selects): 0 when none of the keys exists, else the index of the first that does.
+// The keys are arguments, not declared KEYS: on a cluster target they may be in different
+// slots of one master, which a script may read (undeclared keys) but not declare.
+// ARGV: the keys.
 constexpr std::string_view kProbeScript =
-    "for i = 1, #KEYS do "
-    "  if redis.call('EXISTS', KEYS[i]) == 1 then return i end "
+    "for i = 1, #ARGV do "
+    "  if redis.call('EXISTS', ARGV[i]) == 1 then return i end "
     "end "
     "return 0";
 

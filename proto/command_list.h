@@ -25,7 +25,12 @@ class CommandList {
     kDropped = 1 << 3,   // filtered out: not sent
     kLogKey = 1 << 4,    // keyExistsLog: log when the key was kept or replaced
     kImported = 1 << 5,  // a key a source slot migration brought in (RESTORE-ASKING)
+    // A second or later part of one source command (split per cluster slot, or a copy for
+    // each master): sent, but not counted as a command again.
+    kExtraPart = 1 << 6,
   };
+
+  static constexpr uint16_t kAllNodes = UINT16_MAX;
 
   struct Cmd {
     uint64_t off = 0;  // in wire()
@@ -35,7 +40,7 @@ class CommandList {
     int32_t db = -1;  // target DB it runs in; -1: any DB
     uint16_t flags = 0;
     ReplyCheck check = ReplyCheck::kAny;
-    uint16_t node = 0;     // target node, set by the route stage
+    uint16_t node = 0;     // target node, set by the route stage (kAllNodes: each of them)
     uint16_t stat = 0;     // stream commands: the name's statistics id, set by the filter
     uint64_t src_end = 0;  // with kUnitEnd: source position just after the unit
     // keyExists: error: the argument naming a key that must not exist yet (0: none).

@@ -10,6 +10,7 @@
 
 #include "net/target_writer.h"
 #include "nodes/batch_stage.h"
+#include "proto/checkpoint_format.h"
 #include "tests/support/load.h"
 #include "tests/support/redis_server.h"
 
@@ -30,6 +31,7 @@ struct Batches {
 
   Batches() {
     ctx.input = "writer-test";
+    ctx.checkpoint_key = ckpt::key("writer-test");
     ctx.replay = &replay;
     ctx.counters = &counters;
     ctx.rdb_stats = &rdb_stats;

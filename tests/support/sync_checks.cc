@@ -359,31 +359,80 @@ std::string compare_beyond_digest(RedisServer& a, RedisServer& b) {
   return out;
 }
 
-bool wait_cluster_data(RedisCluster& source, RedisServer& target, std::chrono::seconds timeout,
-                       std::string* detail) {
-  std::map<std::string, std::string> want;
-  std::map<std::string, std::pair<std::string, std::string>> ttls;
-  for (RedisServer* m : source.masters()) {
-    for (auto& [k, d] : key_digests(*m))
-      want[k] = d;
-    for (auto& [k, v] : special_keys(*m, "0"))
-      ttls[k] = v;
+namespace {
+
+// The keys of servers that share one keyspace (a cluster's masters), each asked for its own.
+std::map<std::string, std::string> union_digests(const std::vector<RedisServer*>& servers) {
+  std::map<std::string, std::string> out;
+  for (RedisServer* s : servers) {
+    for (auto& [k, d] : key_digests(*s))
+      out[k] = d;
   }
-  if (!wait_key_digests(target, want, timeout, detail)) return false;
-  auto got = special_keys(target, "0");
-  target.cmd({"SELECT", "0"});
-  if (got == ttls) return true;
+  return out;
+}
+
+std::map<std::string, std::pair<std::string, std::string>> union_ttls(
+    const std::vector<RedisServer*>& servers) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  for (RedisServer* s : servers) {
+    for (auto& [k, v] : special_keys(*s, "0"))
+      out[k] = v;
+    s->cmd({"SELECT", "0"});
+  }
+  return out;
+}
+
+}  // namespace
+
+bool wait_same_keys(const std::vector<RedisServer*>& source,
+                    const std::function<std::vector<RedisServer*>()>& target,
+                    std::chrono::seconds timeout, std::string* detail) {
+  const std::map<std::string, std::string> want = union_digests(source);
+  const auto ttls = union_ttls(source);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::map<std::string, std::string> got;
+  while (true) {
+    got = union_digests(target());
+    if (got == want) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      *detail = std::to_string(got.size()) + " keys, expected " + std::to_string(want.size());
+      for (const auto& [k, d] : want) {
+        auto it = got.find(k);
+        if (it == got.end() || it->second != d) {
+          *detail += "; first difference at " + printable(k) +
+                     (it == got.end() ? " (missing)" : " (another value)");
+          return false;
+        }
+      }
+      for (const auto& [k, d] : got) {
+        if (!want.count(k)) {
+          *detail += "; " + printable(k) + " is only on the target";
+          break;
+        }
+      }
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto got_ttls = union_ttls(target());
+  if (got_ttls == ttls) return true;
   for (const auto& [k, v] : ttls) {
-    auto it = got.find(k);
-    if (it == got.end() || it->second != v) {
+    auto it = got_ttls.find(k);
+    if (it == got_ttls.end() || it->second != v) {
       *detail = "key " + printable(k) + ": pexpiretime " + v.first + " on the source, " +
-                (it == got.end() ? std::string("none") : it->second.first) + " on the target";
+                (it == got_ttls.end() ? std::string("none") : it->second.first) + " on the target";
       return false;
     }
   }
-  *detail = std::to_string(got.size()) + " keys with a TTL on the target, " +
+  *detail = std::to_string(got_ttls.size()) + " keys with a TTL on the target, " +
             std::to_string(ttls.size()) + " on the source";
   return false;
+}
+
+bool wait_cluster_data(RedisCluster& source, RedisServer& target, std::chrono::seconds timeout,
+                       std::string* detail) {
+  return wait_same_keys(
+      source.masters(), [&] { return std::vector<RedisServer*>{&target}; }, timeout, detail);
 }
 
 }  // namespace ferry::test

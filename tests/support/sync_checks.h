@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "tests/support/corpus.h"
@@ -34,6 +35,12 @@ bool wait_key_digests(RedisServer& server, const std::map<std::string, std::stri
 // false with the first difference in *detail.
 bool wait_cluster_data(RedisCluster& source, RedisServer& target, std::chrono::seconds timeout,
                        std::string* detail);
+// The same for any two keyspaces, each spread over servers that are asked for the keys they
+// hold: the source's (read once: call it when writes have stopped) and the target's (read
+// again until equal: `target` gives the servers, e.g. a cluster's masters now).
+bool wait_same_keys(const std::vector<RedisServer*>& source,
+                    const std::function<std::vector<RedisServer*>()>& target,
+                    std::chrono::seconds timeout, std::string* detail);
 
 // Every key of every DB of the server, as the corpus JSON's "dbs" (values, TTLs, streams
 // with groups/PEL/consumers, hash field TTLs where the server has them).

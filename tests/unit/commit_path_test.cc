@@ -68,6 +68,7 @@ struct Stage {
 
   Stage(bool transaction, bool checkpoint) {
     ctx.input = "127.0.0.1:6379";
+    ctx.checkpoint_key = ckpt::key("127.0.0.1:6379");
     ctx.replay = &replay;
     ctx.counters = &counters;
     ctx.rdb_stats = &rdb_stats;
@@ -228,7 +229,7 @@ TEST(BatchLayout, KeyProbesComeBeforeTheDataAndHoldIt) {
                                      "EVAL " + std::string(ckpt::kFenceScript).substr(0, 12) + " 1",
                                      "SELECT 0",
                                      "WATCH k1",
-                                     "EVAL " + std::string(ckpt::kProbeScript).substr(0, 12) + " 1",
+                                     "EVAL " + std::string(ckpt::kProbeScript).substr(0, 12) + " 0",
                                      "MULTI",
                                      "SELECT 0 (queued)",
                                      "RESTORE k1 0 (queued)",
@@ -247,7 +248,7 @@ TEST(BatchLayout, KeyProbesComeBeforeTheDataAndHoldIt) {
     std::vector<BatchPtr> out = s.run({packet(0, 100, {"SET", "k1", "v", "NX"}, 1)});
     ASSERT_EQ(out.size(), 1u);
     std::vector<std::string> want = {
-        "SELECT 0", "EVAL " + std::string(ckpt::kProbeScript).substr(0, 12) + " 1",
+        "SELECT 0", "EVAL " + std::string(ckpt::kProbeScript).substr(0, 12) + " 0",
         "|",        "SELECT 0",
         "SET k1 v", "|",
         "SELECT 0", "HSET ferry-checkpoint:127.0.0.1:6379 version"};
@@ -276,7 +277,7 @@ TEST(CheckpointFormat, RoundTripsAndRefusesANewerVersion) {
   cp.position.gen = 2;
   cp.seq = 77;
   std::string wire;
-  cp.append_hset("in", &wire);
+  cp.append_hset(ckpt::key("in"), &wire);
   std::vector<resp::ArgSpan> args;
   size_t consumed = 0, need = 0;
   std::string err;

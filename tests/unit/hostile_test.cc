@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "nodes/parse_stage.h"
+#include "proto/checkpoint_format.h"
 #include "proto/rdb_decoder.h"
 #include "proto/rdb_reader.h"
 #include "proto/resp.h"
@@ -91,6 +92,7 @@ TEST(Hostile, ASourceTransactionLargerThanTheBudgetStopsTheInput) {
   OffsetTracker tracker;
   StageContext ctx;
   ctx.input = "hostile";
+  ctx.checkpoint_key = ckpt::key("hostile");
   ctx.replay = &replay;
   ctx.counters = &counters;
   ctx.rdb_stats = &rdb_stats;

@@ -1,0 +1,249 @@
+// Into a Redis Cluster target: commands routed to the master of their keys' slot, those
+// whose keys span slots split per slot (DEL, UNLINK, MSET, MSETNX) or skipped and recorded,
+// keyless ones (FLUSHALL) sent to every master, source transactions across slots written
+// without their framing. The oracle is the source against the target's masters, each asked
+// for the keys it holds (DEBUG DIGEST-VALUE, PEXPIRETIME).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "proto/crc16.h"
+#include "tests/support/cluster_workload.h"
+#include "tests/support/ferry_process.h"
+#include "tests/support/load.h"
+#include "tests/support/redis_cluster.h"
+#include "tests/support/sync_checks.h"
+
+namespace ferry::test {
+namespace {
+
+using std::chrono::seconds;
+
+std::string target_cluster_config(const std::string& input, const std::string& input_type,
+                                  const std::string& target) {
+  return "server:\n  listen: 127.0.0.1:" + std::to_string(free_port()) +
+         "\n  gracefullStopTimeout: 20s\n  checkRedisTypologyTicker: 1s\n"
+         "input:\n  redis:\n    addresses: [" +
+         input + "]\n    type: " + input_type + "\noutput:\n  redis:\n    addresses: [" + target +
+         "]\n    type: cluster\n  replay:\n    updateCheckpointTicker: 100ms\n";
+}
+
+std::string key(const char* prefix, uint32_t i) {
+  return std::string(prefix) + std::to_string(i);
+}
+
+// One pipelined group of a standalone source's writes: per-key writes of every type, and
+// commands whose keys span slots — DEL, UNLINK, MSET, MSETNX of keys chosen at random, a
+// MULTI/EXEC over two slots and one inside a hash tag — and a PUBLISH.
+std::vector<std::vector<std::string>> mixed_group(std::mt19937& rng, uint32_t round) {
+  std::vector<std::vector<std::string>> out;
+  auto any = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  for (int i = 0; i < 40; i++) {
+    out.push_back({"INCR", key("c:", any(500))});
+    out.push_back({"RPUSH", key("l:", any(300)), std::to_string(round)});
+    out.push_back({"SET", key("s:", any(500)), "v" + std::to_string(rng()), "EX", "3600"});
+    out.push_back({"HSET", key("h:", any(300)), key("f", any(20)), std::to_string(round)});
+    out.push_back({"SADD", key("t:", any(300)), key("m", any(50))});
+    out.push_back({"ZADD", key("z:", any(300)), std::to_string(any(1000)), key("m", any(50))});
+    out.push_back(
+        {"MSET", key("m:", any(500)), "a", key("m:", any(500)), "b", key("m:", any(500)), "c"});
+    out.push_back({"DEL", key("s:", any(500)), key("m:", any(500)), key("c:", any(500))});
+    out.push_back({"UNLINK", key("l:", any(300)), key("h:", any(300))});
+  }
+  out.push_back({"MSETNX", key("n:", round * 3), "x", key("n:", round * 3 + 1), "y",
+                 key("n:", round * 3 + 2), "z"});
+  out.push_back({"MULTI"});
+  out.push_back({"INCR", key("c:", any(500))});
+  out.push_back({"INCR", key("c:", any(500))});
+  out.push_back({"EXEC"});
+  out.push_back({"MULTI"});
+  out.push_back({"INCR", "{acct}:a"});
+  out.push_back({"DECR", "{acct}:b"});
+  out.push_back({"EXEC"});
+  out.push_back({"PUBLISH", "news", "r" + std::to_string(round)});
+  return out;
+}
+
+struct StandaloneIntoCluster {
+  RedisServer source;
+  RedisCluster target;
+  FerryProcess ferry;
+
+  void start() {
+    ASSERT_TRUE(source.start());
+    ASSERT_TRUE(target.start()) << target.last_output();
+    // Keys the full sync carries: small and big of every type, hash-tagged ones, TTLs.
+    std::vector<std::vector<std::string>> preload;
+    for (uint32_t i = 0; i < 2000; i++) {
+      preload.push_back({"SET", key("s:", i), "v", "PX", std::to_string(3600000 + i)});
+      preload.push_back({"RPUSH", key("l:", i % 300), "p"});
+      preload.push_back({"HSET", key("h:", i % 300), key("f", i), "v"});
+      preload.push_back({"ZADD", "bigz", std::to_string(i), key("m", i)});
+      preload.push_back({"SET", "{tag}:" + std::to_string(i), "t"});
+    }
+    ASSERT_EQ(pipeline(source.endpoint(), preload), 0);
+    ASSERT_TRUE(ferry.start(
+        target_cluster_config(source.address(), "standalone", target.node(0).address())));
+    ASSERT_TRUE(wait_until(
+        [&] {
+          json st = input_status(ferry);
+          return st.is_object() && st.value("AppliedPhase", "") == "stream";
+        },
+        seconds(60)))
+        << ferry.log();
+  }
+  void expect_equal() {
+    ASSERT_TRUE(wait_applied(ferry, source, seconds(60))) << input_status(ferry).dump();
+    std::string detail;
+    EXPECT_TRUE(wait_same_keys(
+        {&source}, [&] { return target.masters(); }, seconds(30), &detail))
+        << detail;
+  }
+};
+
+TEST(ClusterTarget, StandaloneIntoThreeMastersWithCrossSlotCommandsUnderPipelinedLoad) {
+  StandaloneIntoCluster s;
+  ASSERT_NO_FATAL_FAILURE(s.start());
+  std::mt19937 rng(7);
+  for (uint32_t round = 0; round < 30; round++) {
+    std::string err;
+    ASSERT_EQ(pipeline(s.source.endpoint(), mixed_group(rng, round), 500, &err), 0) << err;
+  }
+  ASSERT_NO_FATAL_FAILURE(s.expect_equal());
+  json st = input_status(s.ferry);
+  EXPECT_EQ(st["CommandsSkipped"], json::object()) << st.dump();
+  EXPECT_GE(st.value("TransactionsSplit", uint64_t{0}), 1u) << st.dump();
+  // Every key is where the target cluster serves it: each master holds keys (3 masters).
+  for (RedisServer* m : s.target.masters())
+    EXPECT_GT(m->cmd({"DBSIZE"}).integer, 100) << m->address();
+
+  // A RENAME across slots cannot be written as such yet: skipped and recorded, never sent.
+  std::string from = "s:1", to = "s:2";
+  ASSERT_NE(key_slot(from), key_slot(to));
+  s.source.cmd({"SET", from, "moved"});
+  s.source.cmd({"RENAME", from, to});
+  s.source.cmd({"RENAME", "{tag}:1", "{tag}:renamed"});  // one slot: applied
+  ASSERT_TRUE(wait_applied(s.ferry, s.source, seconds(30)));
+  st = input_status(s.ferry);
+  EXPECT_EQ(st["CommandsSkipped"].value("cross_slot", 0), 1) << st.dump();
+  bool recorded = false;
+  for (const json& line : read_json_lines(st.value("SkipRecord", ""))) {
+    recorded |= line.value("command", "") == "RENAME" && line.value("reason", "") == "cross_slot";
+  }
+  EXPECT_TRUE(recorded);
+  RedisServer* owner = s.target.master_of_key("{tag}:renamed");
+  ASSERT_NE(owner, nullptr);
+  EXPECT_EQ(owner->cmd({"GET", "{tag}:renamed"}).str, "t");
+
+  // A standalone source's FLUSHALL empties every master (ferry's checkpoint stays).
+  s.source.cmd({"FLUSHALL"});
+  s.source.cmd({"SET", "after", "flush"});
+  ASSERT_NO_FATAL_FAILURE(s.expect_equal());
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+}
+
+// Writes whose effect does not change when a suffix of them runs again (each sets what it
+// touches to a value of its own), for what is at-least-once today: SET with an absolute
+// expiry, HSET, SADD/SREM, ZADD, MSET, DEL.
+std::vector<std::vector<std::string>> overwrite_group(std::mt19937& rng, uint32_t round) {
+  std::vector<std::vector<std::string>> out;
+  auto any = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+  const std::string expire_at = std::to_string(4102444800000ull + any(100000));  // year 2100
+  for (int i = 0; i < 50; i++) {
+    out.push_back({"SET", key("s:", any(2000)), "v" + std::to_string(round), "PXAT", expire_at});
+    out.push_back({"HSET", key("h:", any(500)), key("f", any(20)), std::to_string(round)});
+    out.push_back({"SADD", key("t:", any(500)), key("m", any(50))});
+    out.push_back({"SREM", key("t:", any(500)), key("m", any(50))});
+    out.push_back({"ZADD", key("z:", any(500)), std::to_string(round), key("m", any(50))});
+    out.push_back({"MSET", key("m:", any(500)), "a", key("m:", any(500)), std::to_string(round)});
+    out.push_back({"DEL", key("s:", any(2000)), key("m:", any(500))});
+  }
+  return out;
+}
+
+TEST(ClusterTarget, ReshardingTheTargetUnderLoadLosesNothing) {
+  StandaloneIntoCluster s;
+  ASSERT_NO_FATAL_FAILURE(s.start());
+  std::atomic<bool> stop{false};
+  std::atomic<uint32_t> rounds{0};
+  std::string error;
+  std::thread writer([&] {
+    std::mt19937 rng(9);
+    while (!stop) {
+      if (pipeline(s.source.endpoint(), overwrite_group(rng, rounds), 500, &error) != 0) return;
+      rounds++;
+    }
+  });
+  auto wait_rounds = [&](uint32_t more) {
+    uint32_t want = rounds + more;
+    return wait_until([&] { return rounds >= want || !error.empty(); }, seconds(60));
+  };
+  ASSERT_TRUE(wait_rounds(20));
+  std::vector<RedisServer*> masters = s.target.masters();
+  ASSERT_EQ(masters.size(), 3u);
+  ASSERT_TRUE(s.target.reshard(*masters[0], *masters[1], 300)) << s.target.last_output();
+  ASSERT_TRUE(wait_rounds(20));
+  ASSERT_TRUE(s.target.reshard(*masters[1], *masters[2], 200)) << s.target.last_output();
+  ASSERT_TRUE(wait_rounds(20));
+  stop = true;
+  writer.join();
+  ASSERT_EQ(error, "");
+  ASSERT_NO_FATAL_FAILURE(s.expect_equal());
+  EXPECT_NE(s.ferry.log().find("the target cluster's slots moved"), std::string::npos);
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+}
+
+TEST(ClusterTarget, ASourceDbOtherThanZeroIsAStartUpErrorUnlessMapped) {
+  RedisServer source;
+  RedisCluster target;
+  ASSERT_TRUE(source.start());
+  ASSERT_TRUE(target.start()) << target.last_output();
+  source.cmd({"SELECT", "3"});
+  source.cmd({"SET", "k", "v"});
+  source.cmd({"SELECT", "0"});
+  const std::string base =
+      target_cluster_config(source.address(), "standalone", target.node(0).address());
+  {
+    FerryProcess ferry;
+    ASSERT_TRUE(ferry.start(base));
+    EXPECT_NE(ferry.wait_exit(seconds(30)), 0);
+    EXPECT_NE((ferry.log() + ferry.output()).find("has keys in db 3"), std::string::npos)
+        << ferry.output();
+  }
+  FerryProcess ferry;
+  ASSERT_TRUE(ferry.start(base + "    targetDb: 0\n"));
+  ASSERT_TRUE(wait_applied(ferry, source, seconds(60))) << ferry.log();
+  RedisServer* owner = target.master_of_key("k");
+  ASSERT_NE(owner, nullptr);
+  EXPECT_EQ(owner->cmd({"GET", "k"}).str, "v");
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+TEST(ClusterTarget, ClusterIntoClusterUnderLoad) {
+  RedisCluster source;
+  RedisCluster target;
+  ASSERT_TRUE(source.start()) << source.last_output();
+  ASSERT_TRUE(target.start()) << target.last_output();
+  ClusterWorkload writer;
+  writer.start(source.endpoints(), 21, 3000);
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
+  FerryProcess ferry;
+  ASSERT_TRUE(ferry.start(
+      target_cluster_config(source.node(0).address(), "cluster", target.node(0).address())));
+  ASSERT_TRUE(wait_ops(writer, 5000)) << writer.error();
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  for (RedisServer* m : source.masters()) {
+    ASSERT_TRUE(wait_applied(ferry, *m, seconds(60))) << ferry.log();
+  }
+  std::string detail;
+  EXPECT_TRUE(wait_same_keys(
+      source.masters(), [&] { return target.masters(); }, seconds(30), &detail))
+      << detail;
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+}  // namespace
+}  // namespace ferry::test
