@@ -11,6 +11,7 @@
 #include "nodes/checkpoint.h"
 #include "nodes/own_keys.h"
 #include "nodes/source_stage.h"
+#include "pipeline/cluster_checkpoint.h"
 #include "pipeline/input_graph.h"
 #include "pipeline/migration_barrier.h"
 #include "pipeline/resume.h"
@@ -21,6 +22,8 @@ namespace ferry {
 namespace {
 
 constexpr uint64_t kMaxFailuresLogged = 20;
+// How long a stop waits for a cluster target's replicas to confirm the final checkpoint.
+constexpr auto kFinalCheckpointWait = std::chrono::milliseconds(2000);
 
 int announce_port(const Config& c) {
   Endpoint ep;
@@ -239,9 +242,9 @@ Status InputPipeline::plan_start() {
   if (options_.target->cluster && replay.resume_from_break_point) {
     LOG_WARN(
         "input %s: into a cluster target batches are not transactions yet: the checkpoint "
-        "is written every %s after what it covers was applied, so after a crash the "
-        "commands since may be applied again (at-least-once: INCR, LPUSH, APPEND may count "
-        "twice)",
+        "is written every %s once what it covers was applied and replicated, so after a "
+        "crash the commands since may be applied again (at-least-once: INCR, LPUSH, APPEND "
+        "may count twice)",
         name_.c_str(), format_duration(replay.update_checkpoint_ticker).c_str());
   } else if (!replay.replay_transaction) {
     LOG_WARN(
@@ -306,6 +309,15 @@ Status InputPipeline::start() {
     source_stage_->set_paused(true);
     state_ = InputState::kPause;
   }
+  if (options_.target->cluster) {
+    ClusterCheckpoint::Options co;
+    co.target = options_.target;
+    co.credentials = target_credentials(config_);
+    co.key = checkpoint_key_;
+    co.write_target = ctx_.checkpoint_in_target;
+    co.period = replay.update_checkpoint_ticker;
+    cluster_checkpoint_ = std::make_unique<ClusterCheckpoint>(co);
+  }
   start_writers();
   tracker_->set_listener([this](const OffsetTracker::Applied& a) { on_applied(a); });
   if (options_.barrier) {
@@ -368,17 +380,22 @@ void InputPipeline::start_replica() {
   replica_->start();
 }
 
+void InputPipeline::save_applied(const SourcePosition& p) {
+  cache::LocalCheckpoint cp;
+  cp.gen = p.gen;
+  cp.rdb = p.phase == SourcePosition::Phase::kRdb;
+  cp.replid = p.replid;
+  cp.offset = p.offset;
+  cp.db = p.db;
+  log_->set_applied(cp);
+}
+
 void InputPipeline::on_applied(const OffsetTracker::Applied& a) {
   if (a.rdb_keys) counters_.rdb_keys_applied += a.rdb_keys;
   if (a.position.phase != SourcePosition::Phase::kNone) {
-    cache::LocalCheckpoint cp;
-    cp.gen = a.position.gen;
-    cp.rdb = a.position.phase == SourcePosition::Phase::kRdb;
-    cp.replid = a.position.replid;
-    cp.offset = a.position.offset;
-    cp.db = a.position.db;
-    log_->set_applied(cp);
-    if (!cp.rdb) clock_.applied(cp.offset);
+    // Into a cluster, only what the masters' replicas confirmed (ClusterCheckpoint).
+    if (!cluster_checkpoint_) save_applied(a.position);
+    if (a.position.phase == SourcePosition::Phase::kStream) clock_.applied(a.position.offset);
   }
   if (a.rdb_complete) {
     int64_t took = mono_ms() - counters_.rdb_started_ms.load();
@@ -401,44 +418,16 @@ void InputPipeline::tick_loop() {
     std::this_thread::sleep_for(period);
     if (graph_) graph_->tick();
     if (skip_log_) skip_log_->sync_if_dirty();
-    write_cluster_checkpoint(false);
+    if (cluster_checkpoint_) {
+      if (auto confirmed = cluster_checkpoint_->tick(tracker_->applied(), false)) {
+        save_applied(*confirmed);
+      }
+    }
     if (mono_ms() - last_gc > 5000) {
       last_gc = mono_ms();
       log_->gc(false);
     }
   }
-}
-
-void InputPipeline::write_cluster_checkpoint(bool now) {
-  if (!options_.target->cluster || !ctx_.checkpoint_in_target || !tracker_) return;
-  const SourcePosition p = tracker_->applied();
-  const SourcePosition& w = checkpoint_written_;
-  if (p.phase == SourcePosition::Phase::kNone ||
-      (p.phase == w.phase && p.gen == w.gen && p.offset == w.offset && p.replid == w.replid)) {
-    return;
-  }
-  const int64_t at = mono_ms();
-  if (!now &&
-      at - checkpoint_written_ms_ < config_.output.replay.update_checkpoint_ticker.count()) {
-    return;
-  }
-  checkpoint_written_ms_ = at;  // a failure is retried at the next period, not at once
-  Checkpoint cp;
-  cp.position = p;
-  Status st;
-  if (!checkpoint_client_ || !checkpoint_client_->connected()) {
-    checkpoint_client_ = std::make_unique<RedisClient>();
-    st = checkpoint_client_->connect(checkpoint_node_, target_credentials(config_),
-                                     std::chrono::seconds(5));
-  }
-  if (st.is_ok()) st = checkpoint_client_->checked(cp.hset_argv(checkpoint_key_));
-  if (st.is_ok()) {
-    checkpoint_written_ = p;
-    return;
-  }
-  checkpoint_client_.reset();
-  LOG_WARN("input %s: the checkpoint could not be written to %s (%s); retrying", name_.c_str(),
-           checkpoint_node_.to_string().c_str(), st.message().c_str());
 }
 
 uint64_t InputPipeline::gc(bool force) {
@@ -473,7 +462,11 @@ bool InputPipeline::stop(std::chrono::steady_clock::time_point deadline) {
   for (auto& w : writers_)
     w->stop();
   if (graph_) graph_->wait();
-  write_cluster_checkpoint(true);  // what the drain applied
+  if (cluster_checkpoint_) {  // what the drain applied
+    if (auto confirmed = cluster_checkpoint_->finish(tracker_->applied(), kFinalCheckpointWait)) {
+      save_applied(*confirmed);
+    }
+  }
   if (options_.barrier) options_.barrier->leave(name_);
   if (log_) log_->save_applied();
   state_ = InputState::kStop;

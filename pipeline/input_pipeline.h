@@ -28,6 +28,7 @@
 namespace ferry {
 
 class Cache;
+class ClusterCheckpoint;
 class CacheLog;
 class InputGraph;
 class MigrationBarrier;
@@ -96,10 +97,8 @@ class InputPipeline {
   void start_replica();
   void fail(const Status& st);
   void tick_loop();
-  // A cluster target: writes the applied position into the checkpoint when it moved (at
-  // most every updateCheckpointTicker unless `now`). Outside the graph, since no node's
-  // batch knows what the other nodes applied.
-  void write_cluster_checkpoint(bool now);
+  // The local copy of the applied position (what bounds the cache's GC).
+  void save_applied(const SourcePosition& p);
   // Readiness and what the input waits for, into `s`.
   void judge_readiness(InputStatus* s) const;
 
@@ -140,10 +139,8 @@ class InputPipeline {
   std::mutex skip_mu_;          // writer threads and the graph report skips
   uint64_t failures_seen_ = 0;  // guarded by skip_mu_
   int64_t last_failure_log_ms_ = 0;
-  // write_cluster_checkpoint's, on the ticker thread (and in stop(), after it ended).
-  std::unique_ptr<RedisClient> checkpoint_client_;
-  SourcePosition checkpoint_written_;
-  int64_t checkpoint_written_ms_ = 0;
+  // A cluster target's checkpoint: on the ticker thread (and in stop(), after it ended).
+  std::unique_ptr<ClusterCheckpoint> cluster_checkpoint_;
 };
 
 }  // namespace ferry

@@ -71,9 +71,11 @@ struct StandaloneIntoCluster {
   RedisCluster target;
   FerryProcess ferry;
 
-  void start() {
+  void start(int replicas = 0) {
     ASSERT_TRUE(source.start());
-    ASSERT_TRUE(target.start()) << target.last_output();
+    RedisCluster::Options o;
+    o.replicas = replicas;
+    ASSERT_TRUE(target.start(o)) << target.last_output();
     // Keys the full sync carries: small and big of every type, hash-tagged ones, TTLs.
     std::vector<std::vector<std::string>> preload;
     for (uint32_t i = 0; i < 2000; i++) {
@@ -163,23 +165,39 @@ std::vector<std::vector<std::string>> overwrite_group(std::mt19937& rng, uint32_
   return out;
 }
 
-TEST(ClusterTarget, ReshardingTheTargetUnderLoadLosesNothing) {
-  StandaloneIntoCluster s;
-  ASSERT_NO_FATAL_FAILURE(s.start());
+// Pipelined overwrite_group()s into a standalone source on a thread of its own.
+struct OverwriteLoad {
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> rounds{0};
   std::string error;
-  std::thread writer([&] {
-    std::mt19937 rng(9);
-    while (!stop) {
-      if (pipeline(s.source.endpoint(), overwrite_group(rng, rounds), 500, &error) != 0) return;
-      rounds++;
-    }
-  });
-  auto wait_rounds = [&](uint32_t more) {
+  std::thread thread;
+
+  explicit OverwriteLoad(const Endpoint& source, uint32_t seed) {
+    thread = std::thread([this, source, seed] {
+      std::mt19937 rng(seed);
+      while (!stop) {
+        if (pipeline(source, overwrite_group(rng, rounds), 500, &error) != 0) return;
+        rounds++;
+      }
+    });
+  }
+  ~OverwriteLoad() { finish(); }
+  bool wait_rounds(uint32_t more) {
     uint32_t want = rounds + more;
-    return wait_until([&] { return rounds >= want || !error.empty(); }, seconds(60));
-  };
+    return wait_until([&] { return rounds >= want || !error.empty(); }, seconds(60)) &&
+           error.empty();
+  }
+  void finish() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+  }
+};
+
+TEST(ClusterTarget, ReshardingTheTargetUnderLoadLosesNothing) {
+  StandaloneIntoCluster s;
+  ASSERT_NO_FATAL_FAILURE(s.start());
+  OverwriteLoad load(s.source.endpoint(), 9);
+  auto wait_rounds = [&](uint32_t more) { return load.wait_rounds(more); };
   ASSERT_TRUE(wait_rounds(20));
   std::vector<RedisServer*> masters = s.target.masters();
   ASSERT_EQ(masters.size(), 3u);
@@ -187,11 +205,75 @@ TEST(ClusterTarget, ReshardingTheTargetUnderLoadLosesNothing) {
   ASSERT_TRUE(wait_rounds(20));
   ASSERT_TRUE(s.target.reshard(*masters[1], *masters[2], 200)) << s.target.last_output();
   ASSERT_TRUE(wait_rounds(20));
-  stop = true;
-  writer.join();
-  ASSERT_EQ(error, "");
+  load.finish();
+  ASSERT_EQ(load.error, "");
   ASSERT_NO_FATAL_FAILURE(s.expect_equal());
   EXPECT_NE(s.ferry.log().find("the target cluster's slots moved"), std::string::npos);
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+}
+
+TEST(ClusterTarget, TargetMasterFailoversUnderLoadLoseNothing) {
+  StandaloneIntoCluster s;
+  ASSERT_NO_FATAL_FAILURE(s.start(1));
+  OverwriteLoad load(s.source.endpoint(), 10);
+  ASSERT_TRUE(load.wait_rounds(20));
+  // A coordinated failover: the replica of slot 0's master takes over.
+  std::vector<RedisServer*> replicas = s.target.replicas_of_slot(0);
+  ASSERT_EQ(replicas.size(), 1u);
+  RedisServer* promoted = replicas[0];
+  EXPECT_EQ(promoted->cmd({"CLUSTER", "FAILOVER"}).str, "OK");
+  ASSERT_TRUE(wait_until([&] { return s.target.master_of_slot(0) == promoted; }, seconds(30)));
+  ASSERT_TRUE(s.target.wait_ready()) << "cluster not settled after the failover";
+  ASSERT_TRUE(load.wait_rounds(20));
+  // A crash: slot 16383's master is killed; its replica takes over once the cluster sees it
+  // fail, and the old master comes back as a replica.
+  RedisServer* crashed = s.target.master_of_slot(16383);
+  ASSERT_NE(crashed, nullptr);
+  replicas = s.target.replicas_of_slot(16383);
+  ASSERT_EQ(replicas.size(), 1u);
+  crashed->stop();
+  ASSERT_TRUE(
+      wait_until([&] { return s.target.master_of_slot(16383) == replicas[0]; }, seconds(60)));
+  ASSERT_TRUE(crashed->restart());
+  ASSERT_TRUE(s.target.wait_ready(seconds(60))) << "cluster not settled after the crash";
+  ASSERT_TRUE(load.wait_rounds(20));
+  load.finish();
+  ASSERT_EQ(load.error, "");
+  ASSERT_NO_FATAL_FAILURE(s.expect_equal());
+  EXPECT_NE(s.ferry.log().find("the target cluster's slots moved"), std::string::npos);
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+}
+
+// The checkpoint covers only what the masters' replicas hold: a failover cannot take back
+// writes behind it.
+TEST(ClusterTarget, TheCheckpointWaitsForTheMastersReplicas) {
+  StandaloneIntoCluster s;
+  ASSERT_NO_FATAL_FAILURE(s.start(1));
+  const std::string ckpt_key = "ferry-checkpoint:{ferry}:" + s.source.address();
+  RedisServer* holder = s.target.master_of_key(ckpt_key);
+  ASSERT_NE(holder, nullptr);
+  auto checkpoint_offset = [&] {  // 0 until the checkpoint is in the stream
+    Reply r = holder->cmd({"HMGET", ckpt_key, "phase", "offset"});
+    if (r.elements.size() != 2 || r.elements[0].str != "stream") return uint64_t{0};
+    return static_cast<uint64_t>(std::stoull(r.elements[1].str));
+  };
+  ASSERT_TRUE(wait_applied(s.ferry, s.source, seconds(30)));
+  const uint64_t before = source_offset(s.source);
+  ASSERT_TRUE(wait_until([&] { return checkpoint_offset() >= before; }, seconds(30)));
+  // One master's replica stops taking its stream: ferry applies, but the checkpoint stays.
+  RedisServer* key_master = s.target.master_of_key("s:1");
+  std::vector<RedisServer*> replicas = s.target.replicas_of_slot(key_slot("s:1"));
+  ASSERT_EQ(replicas.size(), 1u);
+  replicas[0]->freeze();
+  for (int i = 0; i < 100; i++)
+    s.source.cmd({"SET", "s:1", std::to_string(i)});
+  ASSERT_TRUE(wait_applied(s.ferry, s.source, seconds(30)));
+  EXPECT_EQ(key_master->cmd({"GET", "s:1"}).str, "99");
+  const uint64_t applied = source_offset(s.source);
+  // Ten checkpoint periods (100 ms) pass without the checkpoint reaching what was applied.
+  EXPECT_FALSE(wait_until([&] { return checkpoint_offset() >= applied; }, seconds(1)));
+  replicas[0]->unfreeze();
+  EXPECT_TRUE(wait_until([&] { return checkpoint_offset() >= applied; }, seconds(30)));
   EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
