@@ -13,6 +13,7 @@
 #include "common/thread_name.h"
 #include "common/units.h"
 #include "net/socket.h"
+#include "proto/checkpoint_format.h"
 #include "proto/resp.h"
 
 namespace ferry {
@@ -24,14 +25,52 @@ constexpr size_t kMaxArgBytesRecorded = 256;
 
 // The command at `offset` in `wire`, described for messages and skip records: upper-case
 // name, first key, shortened printable arguments.
+// The arguments of the command at `offset`: a RESP array, or — inside an apply script — its
+// argument count as a bulk string followed by that many bulk strings. Spans are relative to
+// `offset`. False when the bytes there are neither.
+bool command_args(const std::string& wire, uint64_t offset, std::vector<resp::ArgSpan>* args) {
+  args->clear();
+  if (offset >= wire.size()) return false;
+  if (wire[offset] == '*') {
+    size_t consumed = 0, need = 0;
+    std::string err;
+    return resp::parse_command(wire.data() + offset, wire.size() - offset, args, &consumed, &need,
+                               &err) == resp::Parse::kOk &&
+           !args->empty();
+  }
+  // $<len>\r\n<bytes>\r\n, argc + 1 times.
+  uint64_t at = offset;
+  auto bulk = [&](resp::ArgSpan* span) {
+    if (at >= wire.size() || wire[at] != '$') return false;
+    size_t eol = wire.find("\r\n", at);
+    int64_t len = 0;
+    if (eol == std::string::npos ||
+        !parse_int(std::string_view(wire).substr(at + 1, eol - at - 1), &len) || len < 0 ||
+        eol + 2 + static_cast<uint64_t>(len) + 2 > wire.size()) {
+      return false;
+    }
+    *span = resp::ArgSpan{eol + 2 - offset, static_cast<uint64_t>(len)};
+    at = eol + 2 + static_cast<uint64_t>(len) + 2;
+    return true;
+  };
+  resp::ArgSpan count;
+  int64_t argc = 0;
+  if (!bulk(&count) ||
+      !parse_int(std::string_view(wire).substr(offset + count.off, count.len), &argc) ||
+      argc <= 0) {
+    return false;
+  }
+  for (int64_t i = 0; i < argc; i++) {
+    resp::ArgSpan a;
+    if (!bulk(&a)) return false;
+    args->push_back(a);
+  }
+  return true;
+}
+
 void describe_command(const std::string& wire, uint64_t offset, SkippedCommand* out) {
   std::vector<resp::ArgSpan> args;
-  size_t consumed = 0, need = 0;
-  std::string err;
-  if (offset >= wire.size() ||
-      resp::parse_command(wire.data() + offset, wire.size() - offset, &args, &consumed, &need,
-                          &err) != resp::Parse::kOk ||
-      args.empty()) {
+  if (!command_args(wire, offset, &args)) {
     out->command = "?";
     return;
   }
@@ -60,11 +99,7 @@ void describe_command(const std::string& wire, uint64_t offset, SkippedCommand* 
 // Argument `index` of the command at `offset` in `wire` (empty if there is none).
 std::string_view arg_of(const std::string& wire, uint64_t offset, int64_t index) {
   std::vector<resp::ArgSpan> args;
-  size_t consumed = 0, need = 0;
-  std::string err;
-  if (offset >= wire.size() || index < 0 ||
-      resp::parse_command(wire.data() + offset, wire.size() - offset, &args, &consumed, &need,
-                          &err) != resp::Parse::kOk ||
+  if (index < 0 || !command_args(wire, offset, &args) ||
       static_cast<size_t>(index) >= args.size()) {
     return std::string_view();
   }
@@ -270,6 +305,62 @@ Status TargetWriter::skip_committed() {
   return Status::ok();
 }
 
+Status TargetWriter::skip_committed_slots() {
+  // Each batch that went out whole but was not answered asks its own slot checkpoint: batches
+  // of different slots are independent, so one may have committed while one before it did
+  // not.
+  std::vector<size_t> asked;
+  std::string req;
+  for (size_t i = 0; i < pending_.size(); i++) {
+    const Pending& p = pending_[i];
+    if (!p.maybe_committed || p.batch->commit_key.empty()) continue;
+    resp::append_command(&req, {"GET", p.batch->commit_key});
+    asked.push_back(i);
+  }
+  if (asked.empty()) return Status::ok();
+  FERRY_RETURN_IF_ERROR(conn_.send(req));
+  std::vector<bool> committed(pending_.size(), false);
+  resp::Reply reply;
+  for (size_t i : asked) {
+    FERRY_RETURN_IF_ERROR(conn_.read_reply(&reply, options_.reply_timeout));
+    if (reply.is_error()) {
+      return Status::io_error("cannot read a slot checkpoint after a reconnect: " +
+                              first_line(reply.str));
+    }
+    ckpt::SlotPosition at, want;
+    committed[i] = reply.type == resp::Reply::Type::kString && ckpt::decode(reply.str, &at) &&
+                   ckpt::decode(pending_[i].batch->commit_value, &want) && at.at_or_after(want);
+  }
+  size_t skipped = 0;
+  for (size_t i = pending_.size(); i-- > 0;) {
+    if (!committed[i]) continue;
+    finish_committed(i);
+    skipped++;
+  }
+  for (auto& p : pending_)
+    p.maybe_committed = false;
+  if (skipped > 0) {
+    LOG_INFO(
+        "target %s: %zu batch(es) had been applied before the connection dropped (the "
+        "answers to their commands were lost with it: a command one refused is not "
+        "reported)",
+        endpoint_.to_string().c_str(), skipped);
+  }
+  return Status::ok();
+}
+
+void TargetWriter::finish_committed(size_t i) {
+  Pending p = std::move(pending_[i]);
+  pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+  if (i < unsent_) unsent_--;
+  p.result.applied = true;
+  p.result.resent = true;
+  for (auto& s : p.isolated)
+    p.result.skipped.push_back(std::move(s));
+  inflight_--;
+  done_(p.batch, p.result);
+}
+
 void TargetWriter::isolate_refused(Pending& p) {
   WriteBatch& b = *p.batch;
   std::vector<bool> drop(b.expects.size(), false);
@@ -373,8 +464,8 @@ void TargetWriter::run() {
         LOG_INFO("target %s: reconnected", endpoint_.to_string().c_str());
       }
       ever_connected = true;
-      if (!options_.checkpoint_key.empty() && !pending_.empty()) {
-        Status skip = skip_committed();
+      if ((!options_.checkpoint_key.empty() || options_.slot_checkpoints) && !pending_.empty()) {
+        Status skip = options_.slot_checkpoints ? skip_committed_slots() : skip_committed();
         if (!skip.is_ok()) {
           backoff_next_ = true;
           drop_connection(skip);
@@ -457,9 +548,9 @@ bool TargetWriter::pump_writes(Status* error, bool* socket_full, bool* held) {
       p.next_gate++;
       continue;
     }
-    if (p.sent == 0 && b.import_at > 0 && !p.released && options_.hold) {
+    if (p.sent == 0 && b.held() && !p.released && options_.hold) {
       std::string why;
-      switch (options_.hold(b.import_at, &why)) {
+      switch (options_.hold(b, &why)) {
         case SendVerdict::kGo:
           p.released = true;
           set_waiting("");
@@ -622,6 +713,10 @@ void TargetWriter::judge(Pending& p, const resp::Reply& reply) {
   const size_t index = p.replies++;
   const ReplyExpect& ex = b.expects[index];
   const std::string err = reply.is_error() ? first_line(reply.str) : std::string();
+  if (ex.script) {
+    judge_script(p, ex, reply);
+    return;
+  }
   if (ex.queued) {
     // Inside MULTI the reply is +QUEUED; an error here makes EXEC abort.
     if (!reply.is_error()) return;
@@ -729,6 +824,36 @@ void TargetWriter::judge(Pending& p, const resp::Reply& reply) {
       return;
     default:
       judge_data(p, ex, reply, false);
+  }
+}
+
+void TargetWriter::judge_script(Pending& p, const ReplyExpect& e, const resp::Reply& reply) {
+  const WriteBatch& b = *p.batch;
+  if (reply.type == resp::Reply::Type::kArray) {
+    p.exec_ran = true;
+    for (size_t i = 0; i < reply.elements.size() && i < e.exec_count && i < b.inner.size(); i++)
+      judge_data(p, b.inner[e.exec_first + i], reply.elements[i], true);
+    return;
+  }
+  const std::string err =
+      reply.is_error() ? first_line(reply.str) : "an answer that is not an array";
+  if (err.rfind("FERRYFENCE ", 0) == 0) {
+    p.fatal = "the target's slot checkpoint " + err.substr(11) +
+              ": another process writes this input, the target lost writes ferry had applied (a "
+              "failover to a replica that was behind?), or the checkpoint was changed by hand; "
+              "stopping so that nothing is applied out of order (a restart resumes from the "
+              "target's checkpoints)";
+  } else if (err.rfind("FERRYEXISTS ", 0) == 0) {
+    int64_t n = 0;
+    parse_int(std::string_view(err).substr(12), &n);
+    std::string key = n >= 1 && static_cast<size_t>(n) <= b.probe_keys.size()
+                          ? printable(b.probe_keys[static_cast<size_t>(n - 1)])
+                          : std::string("?");
+    p.fatal = "key " + key + " already exists on the target (keyExists: error)";
+  } else if (reply.is_error() && classify_error(err).cls == ErrorClass::kTransient) {
+    p.transient = err;  // nothing of it was applied: it goes again
+  } else {
+    p.fatal = "the target refused ferry's apply script: " + err;
   }
 }
 

@@ -46,6 +46,17 @@ struct WriteBatch {
   // Keys a source slot migration brought in, at this source offset (0: none): the batch
   // waits for WriterOptions::hold before its first byte.
   uint64_t import_at = 0;
+  // A cluster target's apply script (proto/checkpoint_format.h): the expectations of the
+  // commands it carries, judged against the elements of its reply (expects holds the
+  // script's own); the keys of keyExists: error it checks; and the slot checkpoint that says
+  // whether it committed (at or past commit_value, a ckpt::SlotPosition).
+  std::vector<ReplyExpect> inner;
+  std::vector<std::string> probe_keys;
+  std::string commit_key, commit_value;
+  // The first batch of a full sync's RDB on its node: the input's checkpoint must be in
+  // that full sync (at its start at least) before it goes.
+  bool starts_generation = false;
+  bool held() const { return import_at > 0 || starts_generation; }
 };
 
 // What WriterOptions::hold says of a batch: send it, ask again shortly, or end the writer.
@@ -89,8 +100,11 @@ struct WriterOptions {
   // non-OK answer ends the writer fatally (the skip could not be reported).
   std::function<Status(const WriteBatch&, const std::vector<SkippedCommand>&)> on_skipped;
   // Asked (on the writer's thread, every few ms while it says kWait, with the reason in the
-  // status) before a batch with import_at goes; kFail ends the writer with the reason.
-  std::function<SendVerdict(uint64_t import_at, std::string* why)> hold;
+  // status) before a batch that is held() goes; kFail ends the writer with the reason.
+  std::function<SendVerdict(const WriteBatch& batch, std::string* why)> hold;
+  // Batches are apply scripts (a cluster target in transaction mode): after a reconnect,
+  // each one's slot checkpoint says whether it committed.
+  bool slot_checkpoints = false;
 };
 
 class TargetWriter {
@@ -151,6 +165,10 @@ class TargetWriter {
   bool pump_reads(Status* error);
   // After a reconnect: completes the batches the target committed before the drop.
   Status skip_committed();
+  Status skip_committed_slots();
+  // Ends pending_[i], applied, though its answers were lost with the connection.
+  void finish_committed(size_t i);
+  void judge_script(Pending& p, const ReplyExpect& e, const resp::Reply& reply);
   // Leaves out of the batch the commands refused at queue time for themselves alone; they
   // are appended to p.isolated.
   void isolate_refused(Pending& p);

@@ -4,7 +4,9 @@
 
 #include "common/bytes.h"
 #include "nodes/checkpoint.h"
+#include "nodes/slot_batch.h"
 #include "proto/checkpoint_format.h"
+#include "proto/command_keys.h"
 #include "proto/resp.h"
 
 namespace ferry {
@@ -22,6 +24,9 @@ void append_own(Batch& b, std::initializer_list<std::string_view> argv, ReplyChe
   b.expects.push_back(ex);
 }
 
+// More than the batches one packet can go into (see process()).
+constexpr int64_t kGuardParts = 1 << 20;
+
 // A gate here, passed once everything before it was answered (or the first `needs`).
 // SELECT 0, WATCH, the fence: the first replies of a fenced batch.
 constexpr uint32_t kFenceReplies = 3;
@@ -38,6 +43,7 @@ BatchStage::BatchStage(StageContext* ctx, size_t nodes)
       fenced_(ctx->transaction && ctx->checkpoint_in_target),
       per_batch_checkpoint_(!ctx->transaction && ctx->checkpoint_in_target &&
                             !(ctx->target && ctx->target->cluster)),
+      slot_tx_(ctx->slot_transactions),
       next_seq_(ctx->first_batch_seq),
       open_(nodes),
       outstanding_(new std::atomic<size_t>[nodes]),
@@ -45,6 +51,15 @@ BatchStage::BatchStage(StageContext* ctx, size_t nodes)
   for (size_t i = 0; i < nodes; i++) {
     outstanding_[i] = 0;
     has_open_[i] = false;
+  }
+  if (slot_tx_) {
+    gen_seen_.assign(nodes, UINT32_MAX);
+    done_.assign(nodes, ckpt::SlotPosition());
+    slot_value_.resize(kClusterSlots);
+    if (ctx->slot_checkpoints) {
+      for (size_t s = 0; s < slot_value_.size() && s < ctx->slot_checkpoints->size(); s++)
+        slot_value_[s] = (*ctx->slot_checkpoints)[s];
+    }
   }
 }
 
@@ -70,6 +85,12 @@ void BatchStage::open_batch(Open& open) {
     append_own(b, {"SELECT", "0"}, ReplyCheck::kControl);
     append_own(b, {"WATCH", key}, ReplyCheck::kControl);
     append_own(b, {"EVAL", ckpt::kFenceScript, "1", key, follows}, ReplyCheck::kFence);
+  }
+  if (slot_tx_) {
+    open.db = 0;  // a cluster has one DB, and the script runs in the connection's
+    open.plain = false;
+    open.slot_keys.clear();
+    open.done.reset();
   }
   open.probe_at = b.wire.size();
   open.probe_index = static_cast<uint32_t>(b.expects.size());
@@ -117,9 +138,14 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
   if (c.probe_arg > 0 && c.probe_arg < c.argc) {
     open.probes.push_back(Probe{c.db, std::string(packet.cmds.arg(c, c.probe_arg))});
   }
+  if (slot_tx_) {
+    add_keys(open, packet, c);
+    if (c.flags & CommandList::kUnitEnd) open.done = src_offset;
+  }
   if (open.last_seq != packet.seq) {
     b.seqs.push_back(packet.seq);
     open.last_seq = packet.seq;
+    batches_of_packet_++;
   }
   b.end = packet.end;
   if (counted && packet.end.phase == SourcePosition::Phase::kStream) b.stat_ids.push_back(c.stat);
@@ -193,14 +219,127 @@ void BatchStage::append_checkpoint(Batch& b, bool queued) {
   b.expects.push_back(hset);
 }
 
+void BatchStage::add_keys(Open& open, const Packet& packet, const CommandList::Cmd& c) {
+  if (c.slot < 0) return;
+  const CommandList& cmds = packet.cmds;
+  auto arg = [&](int i) { return cmds.arg(c, static_cast<size_t>(i)); };
+  auto key = [&](int i) { open.slot_keys.emplace_back(c.slot, std::string(arg(i))); };
+  if (ctx_->target_commands) {
+    for_each_key(*ctx_->target_commands, cmds.arg(c, 0), c.argc, arg, key);
+  } else if (c.argc > 1) {
+    key(1);
+  }
+}
+
+void BatchStage::finish_slot_batch(Open& open) {
+  Batch& b = *open.batch;
+  const size_t node = static_cast<size_t>(&open - open_.data());
+  uint32_t& gen = gen_seen_[node];
+  if (b.end.phase == SourcePosition::Phase::kRdb && b.end.gen != gen) b.starts_generation = true;
+  gen = b.end.gen;
+  ckpt::SlotPosition done = slot_position(b.end);
+  if (open.done) {
+    done.offset = *open.done;
+  } else if (done_[node].gen == done.gen && done_[node].rdb == done.rdb) {
+    done = done_[node];  // no unit ends here: no further than the batch before
+  } else {
+    done.offset = 0;
+  }
+  done_[node] = done;
+  const std::string end = ckpt::encode(done);
+  // The slots in the order their first key came, each with its keys.
+  std::vector<SlotSection> sections;
+  std::vector<int> index_of(kClusterSlots, -1);
+  for (auto& [slot, key] : open.slot_keys) {
+    int& at = index_of[static_cast<size_t>(slot)];
+    if (at < 0) {
+      at = static_cast<int>(sections.size());
+      sections.push_back(SlotSection{slot, slot_value_[static_cast<size_t>(slot)], {}});
+    }
+    sections[static_cast<size_t>(at)].keys.push_back(std::move(key));
+  }
+  open.slot_keys.clear();
+  for (const SlotSection& s : sections)
+    slot_value_[static_cast<size_t>(s.slot)] = end;
+  if (!open.plain) {
+    for (Probe& p : open.probes)
+      b.probe_keys.push_back(std::move(p.key));
+    open.probes.clear();
+    if (!sections.empty()) {
+      b.commit_key = ckpt::slot_key(ctx_->input, sections[0].slot);
+      b.commit_value = end;
+    }
+    make_apply_script(ctx_->input, sections, end, &b);
+    return;
+  }
+  // Too long for the script: at-least-once for this one command, its slot's checkpoint
+  // written once it was answered.
+  if (!open.probes.empty()) insert_probes(open);
+  for (const SlotSection& s : sections) {
+    add_gate(b);
+    append_own(b, {"SET", ckpt::slot_key(ctx_->input, s.slot), end}, ReplyCheck::kControl);
+  }
+}
+
+void BatchStage::add_alone(uint16_t node, const Packet& packet, const CommandList::Cmd& c,
+                           uint64_t src_offset, bool everywhere, std::vector<BatchPtr>* out) {
+  flush(node, out);
+  ckpt::SlotPosition at = slot_position(packet.end);
+  at.offset = src_offset;
+  std::vector<int> slots;
+  bool applied = everywhere;
+  for (int s = 0; everywhere && s < kClusterSlots; s++) {
+    if (ctx_->target->node_of_slot(s) != node) continue;
+    slots.push_back(s);
+    ckpt::SlotPosition p;
+    const std::string& v = slot_value_[static_cast<size_t>(s)];
+    applied &= !v.empty() && ckpt::decode(v, &p) && p.at_or_after(at);
+  }
+  if (applied && !slots.empty()) return;  // a replay: it ran there before
+  Open& open = open_[node];
+  open_batch(open);
+  open.plain = true;
+  Batch& b = *open.batch;
+  add_gate(b);  // what came before on this node was answered
+  add(open, packet, c, src_offset);
+  if (everywhere && !slots.empty()) {
+    // Inside a unit (a source MULTI with more after it) only as far as the node's last
+    // batch claimed: the rest of the unit is not applied yet.
+    ckpt::SlotPosition marked = at;
+    if (!(c.flags & CommandList::kUnitEnd)) marked = done_[node];
+    done_[node] = marked;
+    const std::string value = ckpt::encode(marked);
+    ReplyExpect mark;
+    mark.check = ReplyCheck::kControl;
+    mark.cmd_offset = b.wire.size();
+    resp::append_array_header(&b.wire, 4 + slots.size());
+    resp::append_bulk(&b.wire, "EVAL");
+    resp::append_bulk(&b.wire, ckpt::kMarkSlotsScript);
+    resp::append_bulk(&b.wire, "0");
+    resp::append_bulk(&b.wire, value);
+    for (int s : slots) {
+      resp::append_bulk(&b.wire, ckpt::slot_key(ctx_->input, s));
+      slot_value_[static_cast<size_t>(s)] = value;
+    }
+    b.expects.push_back(mark);
+  }
+  flush(node, out);
+}
+
 void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
   Open& open = open_[node];
   if (!open.batch) return;
   if (open.in_multi && !ctx_->transaction) return;  // a source MULTI is still open
   Batch& b = *open.batch;
   const bool probed = !open.probes.empty();
-  if (probed) insert_probes(open);
-  if (ctx_->transaction) {
+  if (slot_tx_) {
+    finish_slot_batch(open);
+  } else if (probed) {
+    insert_probes(open);
+  }
+  if (slot_tx_) {
+    // finished above
+  } else if (ctx_->transaction) {
     if (ctx_->checkpoint_in_target) append_checkpoint(b, true);
     // EXEC goes only once its fence said the batch before it committed (a fence refused for
     // now — BUSY, LOADING — must not let the EXEC after it commit when the condition ends);
@@ -266,6 +405,11 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
     packet->charged = 0;
     return;
   }
+  // The tracker waits for as many acknowledgements as batches the packet goes into: one per
+  // node it was routed to, unless a command that goes alone (slot transactions) cuts a
+  // node's run in two. Guard parts keep it from completing while its batches go out.
+  ctx_->tracker->adjust(packet->seq, kGuardParts);
+  batches_of_packet_ = 0;
   const CommandList& cmds = packet->cmds;
   // Each command's source position: the end of the unit it belongs to (for reports).
   unit_offsets_.resize(cmds.size());
@@ -278,6 +422,19 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
   for (size_t i = 0; i < cmds.size(); i++) {
     const CommandList::Cmd& c = cmds.cmd(i);
     if (c.flags & CommandList::kDropped) continue;
+    if (c.node == CommandList::kAllNodes && slot_tx_) {
+      // Alone on every master, after what came before there; it marks the node's slots.
+      CommandList::Cmd copy = c;
+      for (size_t n = 0; n < open_.size(); n++) {
+        add_alone(static_cast<uint16_t>(n), *packet, copy, unit_offsets_[i], true, out);
+        copy.flags |= CommandList::kExtraPart;
+      }
+      continue;
+    }
+    if (slot_tx_ && c.argc > ckpt::kApplyScriptMaxArgs) {
+      add_alone(c.node, *packet, c, unit_offsets_[i], false, out);
+      continue;
+    }
     if (c.node == CommandList::kAllNodes) {  // a cluster target's keyless command: every master
       CommandList::Cmd copy = c;
       for (size_t n = 0; n < open_.size(); n++) {
@@ -294,6 +451,8 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
     }
     add(open, *packet, c, unit_offsets_[i]);
   }
+  ctx_->tracker->adjust(packet->seq, static_cast<int64_t>(batches_of_packet_) -
+                                         static_cast<int64_t>(packet->parts) - kGuardParts);
   // The packet's bytes now live in the open batches: move the charge there.
   uint64_t grown = 0;
   for (Open& open : open_) {

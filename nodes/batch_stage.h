@@ -16,6 +16,10 @@
 //  - otherwise: data, then — once the data was answered — SELECT 0, HSET ckpt (on a
 //    standalone target; a cluster target's checkpoint is the input's to write).
 // On a cluster target a command the route stage sent to every master joins each node's batch.
+// In transaction mode there (slot transactions) each node's batch is one apply script that
+// writes the checkpoints of the slots it touches with its data (nodes/slot_batch.h); a
+// command for every master goes alone, and moves the checkpoints of every slot of its node
+// to its position (ckpt::kMarkSlotsScript), so that a replay leaves it out there.
 // keyExists: error adds a key probe before the data (WATCHed in transaction mode) and a gate
 // after it: a key that exists stops the input before anything of the batch is applied.
 //
@@ -25,11 +29,13 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nodes/messages.h"
 #include "nodes/stage_context.h"
+#include "proto/checkpoint_format.h"
 
 namespace ferry {
 
@@ -66,6 +72,14 @@ class BatchStage {
     uint64_t probe_at = 0;      // where key probes go (before the batch's MULTI / its data)
     uint32_t probe_index = 0;   // ... as an index in expects
     std::vector<Probe> probes;  // keyExists: error
+    // Slot transactions: the keys written, with their slots; and whether the batch goes as
+    // it is rather than as the apply script (a command for every master, or one with more
+    // arguments than the script can pass on).
+    std::vector<std::pair<int16_t, std::string>> slot_keys;
+    bool plain = false;
+    // ... and the end of the last unit it holds whole: what its slot checkpoints claim (a
+    // unit a command that goes alone cut in two is not applied until its last part is).
+    std::optional<uint64_t> done;
   };
 
   void add(Open& open, const Packet& packet, const CommandList::Cmd& c, uint64_t src_offset);
@@ -73,6 +87,16 @@ class BatchStage {
   void flush(uint16_t node, std::vector<BatchPtr>* out);
   void insert_probes(Open& open);
   void append_checkpoint(Batch& b, bool queued);
+  // Slot transactions: the batch as the apply script (or, plain, with its slot's checkpoint
+  // after its data).
+  void finish_slot_batch(Open& open);
+  void add_keys(Open& open, const Packet& packet, const CommandList::Cmd& c);
+  // Slot transactions: command c in a plain batch of its own on `node` (what came before
+  // on that node goes first); `everywhere`: sent to every master, after it every slot
+  // checkpoint of the node moves to its position — unless they are there already (a
+  // replay), and then it is left out.
+  void add_alone(uint16_t node, const Packet& packet, const CommandList::Cmd& c,
+                 uint64_t src_offset, bool everywhere, std::vector<BatchPtr>* out);
   void halt(const Packet& packet, std::vector<BatchPtr>* out);
 
   StageContext* ctx_;
@@ -81,10 +105,17 @@ class BatchStage {
   // where one node's batch does not say what the others applied: the input writes its
   // applied position there itself (InputPipeline).
   const bool per_batch_checkpoint_;
+  // A cluster target in transaction mode (StageContext::slot_transactions): each slot
+  // checkpoint's value once the batches so far are applied.
+  const bool slot_tx_;
+  std::vector<std::string> slot_value_;
+  std::vector<uint32_t> gen_seen_;        // by node: the cache generation of its last batch
+  std::vector<ckpt::SlotPosition> done_;  // by node: what its last batch claimed
   uint64_t next_seq_;
   bool halted_ = false;
   std::vector<Open> open_;
   std::vector<uint64_t> unit_offsets_;  // scratch: each command's unit end offset
+  uint32_t batches_of_packet_ = 0;      // batches the packet being added went into so far
   std::unique_ptr<std::atomic<size_t>[]> outstanding_;
   // open_[n].batch != nullptr, readable from the writer's thread. Set before the stage looks
   // at outstanding_, which the writer decrements before reading this: a batch left waiting

@@ -66,6 +66,7 @@ struct Packet {
   bool rdb_complete = false;  // the RDB ends with this packet
   uint32_t rdb_keys = 0;      // RDB keys completed by this packet
   uint64_t commands_in = 0;   // source commands parsed into it
+  uint32_t parts = 0;         // batches the route stage registered it for (one per node)
   uint64_t charged = 0;       // bytes charged to the input's memory budget
   // Not OK: a record of this packet could not be turned into commands (a corrupt value).
   // Nothing of it is written; the input stops with the applied position before it.
@@ -99,7 +100,8 @@ using BatchPtr = std::shared_ptr<Batch>;
 
 // Heap bytes a batch holds: what it is charged to the memory budget.
 inline uint64_t memory_of(const Batch& b) {
-  return sizeof(Batch) + b.wire.capacity() + b.expects.capacity() * sizeof(ReplyExpect) +
+  return sizeof(Batch) + b.wire.capacity() +
+         (b.expects.capacity() + b.inner.capacity()) * sizeof(ReplyExpect) +
          b.gates.capacity() * sizeof(SendGate) + b.seqs.capacity() * sizeof(uint64_t) +
          b.stat_ids.capacity() * sizeof(uint16_t) + b.end.replid.capacity();
 }

@@ -1,5 +1,7 @@
 #include "nodes/offset_tracker.h"
 
+#include <algorithm>
+
 namespace ferry {
 
 void OffsetTracker::add(const Packet& packet, uint32_t parts) {
@@ -14,6 +16,17 @@ void OffsetTracker::done(uint64_t seq) {
   for (auto& e : entries_) {
     if (e.seq == seq) {
       if (e.remaining > 0) e.remaining--;
+      break;
+    }
+  }
+  advance(lock);
+}
+
+void OffsetTracker::adjust(uint64_t seq, int64_t delta) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (auto& e : entries_) {
+    if (e.seq == seq) {
+      e.remaining = static_cast<uint32_t>(std::max<int64_t>(0, e.remaining + delta));
       break;
     }
   }

@@ -28,6 +28,9 @@ class OffsetTracker {
 
   void add(const Packet& packet, uint32_t parts);
   void done(uint64_t seq);
+  // Changes how many parts packet `seq` waits for (the batch stage: the batches it was
+  // really packed into), and advances if none is left.
+  void adjust(uint64_t seq, int64_t delta);
 
   SourcePosition applied() const;
   size_t pending() const;

@@ -5,6 +5,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "nodes/skip_record.h"
+#include "nodes/slot_batch.h"
 #include "proto/command_keys.h"
 #include "proto/crc16.h"
 
@@ -35,11 +36,22 @@ void copy_command(const CommandList& in, const CommandList::Cmd& c, CommandList*
   n.check = c.check;
   n.node = c.node;
   n.stat = c.stat;
+  n.slot = c.slot;
   n.src_end = c.src_end;
   n.probe_arg = c.probe_arg;
 }
 
 }  // namespace
+
+RouteStage::RouteStage(StageContext* ctx, size_t nodes) : ctx_(ctx), nodes_(nodes) {
+  if (!ctx_->slot_checkpoints || !ctx_->resume_slots) return;
+  applied_.resize(kClusterSlots);
+  const std::vector<std::string>& found = *ctx_->slot_checkpoints;
+  for (size_t s = 0; s < found.size() && s < applied_.size(); s++) {
+    ckpt::SlotPosition p;
+    if (!found[s].empty() && ckpt::decode(found[s], &p)) applied_[s] = p;
+  }
+}
 
 void RouteStage::process(Packet& packet) {
   if (!packet.error.is_ok()) {
@@ -68,6 +80,7 @@ void RouteStage::process(Packet& packet) {
   uint32_t parts = 0;
   for (bool u : used)
     parts += u ? 1 : 0;
+  packet.parts = parts;
   ctx_->tracker->add(packet, parts);
 }
 
@@ -133,9 +146,12 @@ void RouteStage::route_cluster(Packet& packet) {
   std::vector<SkipRecord> records;
   std::vector<bool> marked(cmds.size(), false);
   bool any_split = false;
+  const bool slot_tx = ctx_->slot_transactions;
   size_t multi_at = SIZE_MAX;  // the open source MULTI
   int multi_slot = -1;         // the one slot of its keys so far
   bool multi_mixed = false;    // its commands go to more than one slot or node
+  int multi_node = -1;         // the one master of its keys so far
+  bool multi_nodes = false;    // its commands go to more than one master
   for (size_t i = 0; i < cmds.size(); i++) {
     CommandList::Cmd& c = cmds.cmd(i);
     c.node = 0;
@@ -144,17 +160,19 @@ void RouteStage::route_cluster(Packet& packet) {
       multi_at = i;
       multi_slot = -1;
       multi_mixed = false;
+      multi_node = -1;
+      multi_nodes = false;
       continue;
     }
     if (c.flags & CommandList::kExec) {
-      if (multi_at != SIZE_MAX && !multi_mixed && multi_slot >= 0) {
+      if (!slot_tx && multi_at != SIZE_MAX && !multi_mixed && multi_slot >= 0) {
         c.node = cmds.cmd(multi_at).node = map.node_of_slot(multi_slot);
       } else {
         // No one slot holds them all: a cluster cannot run them as one transaction. The EXEC
         // keeps the unit's end; the commands go to their own masters.
         if (multi_at != SIZE_MAX) cmds.cmd(multi_at).flags |= CommandList::kDropped;
         c.flags |= CommandList::kDropped;
-        if (multi_mixed) {
+        if (slot_tx ? multi_nodes : multi_mixed) {
           uint64_t n = ++ctx_->counters->transactions_split;
           if (logged(++splits_logged_)) {
             LOG_WARN(
@@ -173,18 +191,23 @@ void RouteStage::route_cluster(Packet& packet) {
     switch (destination(cmds, c, &slot, &why, &reason)) {
       case Dest::kSlot:
         c.node = map.node_of_slot(slot);
+        c.slot = static_cast<int16_t>(slot);
         if (multi_slot < 0) multi_slot = slot;
         multi_mixed |= slot != multi_slot;
+        if (multi_node < 0) multi_node = c.node;
+        multi_nodes |= c.node != multi_node;
         break;
       case Dest::kAny:
         multi_mixed = true;
+        if (multi_node < 0) multi_node = 0;
+        multi_nodes |= multi_node != 0;
         break;
       case Dest::kAll:
         c.node = CommandList::kAllNodes;
-        multi_mixed = true;
+        multi_mixed = multi_nodes = true;
         break;
       case Dest::kSplit:
-        marked[i] = any_split = multi_mixed = true;
+        marked[i] = any_split = multi_mixed = multi_nodes = true;
         break;
       case Dest::kSkip:
         skip(packet, i, why, reason, &records);
@@ -192,7 +215,25 @@ void RouteStage::route_cluster(Packet& packet) {
     }
   }
   if (any_split) split(packet, marked);
+  if (!applied_.empty()) drop_applied(packet);
   if (!records.empty() && ctx_->report_skipped) ctx_->report_skipped(std::move(records));
+}
+
+void RouteStage::drop_applied(Packet& packet) {
+  CommandList& cmds = packet.cmds;
+  ckpt::SlotPosition at = slot_position(packet.end);
+  uint64_t dropped = 0;
+  for (size_t i = cmds.size(); i-- > 0;) {  // backwards: each command's unit end
+    CommandList::Cmd& c = cmds.cmd(i);
+    if (c.flags & CommandList::kUnitEnd) at.offset = c.src_end;
+    if (c.slot < 0 || (c.flags & CommandList::kDropped)) continue;
+    const std::optional<ckpt::SlotPosition>& applied = applied_[static_cast<size_t>(c.slot)];
+    if (applied && applied->at_or_after(at)) {
+      c.flags |= CommandList::kDropped;
+      dropped++;
+    }
+  }
+  if (dropped) ctx_->counters->commands_already_applied += dropped;
 }
 
 void RouteStage::split(Packet& packet, const std::vector<bool>& marked) {
@@ -231,6 +272,7 @@ void RouteStage::split(Packet& packet, const std::vector<bool>& marked) {
       out.end(c.db, flags, c.check);
       CommandList::Cmd& n = out.cmd(out.size() - 1);
       n.node = map.node_of_slot(groups[g].first);
+      n.slot = static_cast<int16_t>(groups[g].first);
       n.stat = c.stat;
       if (last) n.src_end = c.src_end;
     }

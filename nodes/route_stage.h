@@ -6,21 +6,26 @@
 // propagated MSETNX succeeded, so its parts are MSETs); other commands whose keys span slots,
 // and commands of a DB other than 0, SWAPDB and MOVE, are skipped and recorded. A source
 // MULTI/EXEC keeps its framing when all its keys are in one slot, else its commands go
-// without it (counted: InputCounters::transactions_split).
+// without it (counted: InputCounters::transactions_split). In transaction mode (slot
+// transactions) a source MULTI/EXEC never keeps its framing — each master's batch is atomic
+// as a whole — and only one that spans masters counts as split; after a restart, commands
+// their slot's checkpoint covers are left out.
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nodes/messages.h"
 #include "nodes/stage_context.h"
+#include "proto/checkpoint_format.h"
 
 namespace ferry {
 
 class RouteStage {
  public:
-  RouteStage(StageContext* ctx, size_t nodes) : ctx_(ctx), nodes_(nodes) {}
+  RouteStage(StageContext* ctx, size_t nodes);
   void process(Packet& packet);
 
  private:
@@ -33,10 +38,14 @@ class RouteStage {
   void split(Packet& packet, const std::vector<bool>& marked);
   void skip(Packet& packet, size_t i, const std::string& why, SkipReason reason,
             std::vector<SkipRecord>* records);
+  // Leaves out the commands whose slot's checkpoint (StageContext::slot_checkpoints) is at
+  // or past their unit's end.
+  void drop_applied(Packet& packet);
 
   StageContext* ctx_;
   size_t nodes_;
-  std::atomic<uint64_t> skipped_{0};  // for rate-limited logging
+  std::vector<std::optional<ckpt::SlotPosition>> applied_;  // by slot; empty: none
+  std::atomic<uint64_t> skipped_{0};                        // for rate-limited logging
   std::atomic<uint64_t> splits_logged_{0};
 };
 

@@ -38,8 +38,11 @@ struct InputCounters {
   std::atomic<uint64_t> commands_applied{0};
   std::atomic<uint64_t> commands_failed{0};
   std::atomic<uint64_t> commands_ignored{0};
-  // Source MULTI/EXECs written without their framing: their keys span cluster slots.
+  // Source MULTI/EXECs written without their framing: their keys span cluster slots (in
+  // transaction mode: masters).
   std::atomic<uint64_t> transactions_split{0};
+  // Commands left out after a restart: their slot's checkpoint says they are applied.
+  std::atomic<uint64_t> commands_already_applied{0};
   // Commands left out for good, by reason (net/error_policy.h).
   std::atomic<uint64_t> skipped_by_reason[static_cast<int>(SkipReason::kCount)] = {};
   // Writes
@@ -60,6 +63,16 @@ struct StageContext {
   // The checkpoint is written into the target (output.replay.resumeFromBreakPoint).
   bool checkpoint_in_target = false;
   uint64_t first_batch_seq = 1;  // sequence number of the first batch (after the target's)
+  // A cluster target in transaction mode: each master's batch is one apply script that
+  // writes the checkpoints of the slots it touches with its data (nodes/slot_batch.h).
+  bool slot_transactions = false;
+  // ... and the slot checkpoints found at start, by slot (ckpt::encode'd, "" for none): the
+  // values the first batches expect, and the positions at or before which a slot's commands
+  // are applied already (the route stage leaves them out).
+  std::shared_ptr<const std::vector<std::string>> slot_checkpoints;
+  // The input resumes (from the cache or the source's backlog): slot_checkpoints say what is
+  // applied. Not after a full sync starts over (its cache generations may count again).
+  bool resume_slots = false;
   // The input is one shard of a source cluster: its FLUSHALL is that shard's alone.
   bool source_cluster = false;
   // Where keys go: the target's nodes and, on a cluster, the master of each slot (nullptr:

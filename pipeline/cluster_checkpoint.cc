@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "nodes/checkpoint.h"
+#include "nodes/slot_batch.h"
 
 namespace ferry {
 namespace {
@@ -95,10 +96,28 @@ Status ClusterCheckpoint::write(const SourcePosition& p) {
   return st;
 }
 
+Status ClusterCheckpoint::begin(const SourcePosition& start) {
+  std::lock_guard<std::mutex> op(op_mu_);
+  SourcePosition c = confirmed();
+  if (c.phase != SourcePosition::Phase::kNone && c.gen >= start.gen) return Status::ok();
+  FERRY_RETURN_IF_ERROR(write(start));
+  pending_.reset();  // taken before the full sync: superseded
+  std::lock_guard<std::mutex> lock(mu_);
+  confirmed_ = start;
+  return Status::ok();
+}
+
 std::optional<SourcePosition> ClusterCheckpoint::tick(const SourcePosition& applied, bool now) {
+  std::lock_guard<std::mutex> op(op_mu_);
   Status st;
   if (!pending_) {
-    if (applied.phase == SourcePosition::Phase::kNone || same(applied, confirmed_)) return {};
+    const SourcePosition c = confirmed();
+    // Never backwards (begin() may have moved it into a full sync not applied this far).
+    if (applied.phase == SourcePosition::Phase::kNone || same(applied, c) ||
+        (c.phase != SourcePosition::Phase::kNone &&
+         !slot_position(applied).at_or_after(slot_position(c)))) {
+      return {};
+    }
     const int64_t at = mono_ms();
     if (!now && at - last_ms_ < options_.period.count()) return {};
     last_ms_ = at;
@@ -117,20 +136,34 @@ std::optional<SourcePosition> ClusterCheckpoint::tick(const SourcePosition& appl
     return {};
   }
   if (!confirmed) return {};
-  confirmed_ = *pending_;
+  SourcePosition done = *pending_;
   pending_.reset();
+  std::lock_guard<std::mutex> lock(mu_);
+  confirmed_ = done;
+  return done;
+}
+
+SourcePosition ClusterCheckpoint::confirmed() const {
+  std::lock_guard<std::mutex> lock(mu_);
   return confirmed_;
 }
 
 std::optional<SourcePosition> ClusterCheckpoint::finish(const SourcePosition& applied,
                                                         std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  pending_.reset();  // the newest position, not one taken earlier
+  {
+    std::lock_guard<std::mutex> op(op_mu_);
+    pending_.reset();  // the newest position, not one taken earlier
+  }
   std::optional<SourcePosition> out;
   while (true) {
-    std::optional<SourcePosition> c = tick(applied, true);
-    if (c) out = c;
-    if (same(confirmed_, applied) || applied.phase == SourcePosition::Phase::kNone) return out;
+    if (std::optional<SourcePosition> written = tick(applied, true)) out = written;
+    const SourcePosition c = confirmed();
+    if (same(c, applied) || applied.phase == SourcePosition::Phase::kNone ||
+        (c.phase != SourcePosition::Phase::kNone &&
+         !slot_position(applied).at_or_after(slot_position(c)))) {
+      return out;
+    }
     if (std::chrono::steady_clock::now() >= deadline) return out;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

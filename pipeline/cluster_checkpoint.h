@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,13 @@ class ClusterCheckpoint {
   // or check their replicas and write). Returns the position once it is confirmed (and
   // written), else nothing. `now` ignores the period.
   std::optional<SourcePosition> tick(const SourcePosition& applied, bool now);
+  // A full sync's first batch is about to go (`start`: the start of its RDB): unless the
+  // checkpoint is in that full sync already, it is written there now — a position that
+  // covers nothing, so no replica need confirm it — so that a restart replays that RDB with
+  // the slot checkpoints rather than finding no checkpoint at all. From any thread.
+  Status begin(const SourcePosition& start);
+  // The newest position written (from any thread).
+  SourcePosition confirmed() const;
   // At a stop: confirms and writes `applied`, waiting for the replicas up to `timeout`.
   std::optional<SourcePosition> finish(const SourcePosition& applied,
                                        std::chrono::milliseconds timeout);
@@ -56,6 +64,8 @@ class ClusterCheckpoint {
   std::vector<std::unique_ptr<RedisClient>> clients_;  // one per target node, when connected
   std::optional<SourcePosition> pending_;              // taken, its offsets read
   std::vector<uint64_t> offsets_;                      // master_repl_offset per node
+  std::mutex op_mu_;       // one of tick(), begin(), finish() at a time (they share clients_)
+  mutable std::mutex mu_;  // guards confirmed_
   SourcePosition confirmed_;
   int64_t last_ms_ = 0;
   int64_t last_warning_ms_ = 0;

@@ -10,11 +10,13 @@
 #include "net/target_writer.h"
 #include "nodes/checkpoint.h"
 #include "nodes/own_keys.h"
+#include "nodes/slot_batch.h"
 #include "nodes/source_stage.h"
 #include "pipeline/cluster_checkpoint.h"
 #include "pipeline/input_graph.h"
 #include "pipeline/migration_barrier.h"
 #include "pipeline/resume.h"
+#include "pipeline/slot_checkpoints.h"
 #include "storage/cache.h"
 #include "storage/skip_log.h"
 
@@ -51,6 +53,9 @@ Credentials target_credentials(const Config& c) {
   return Credentials{c.output.redis.user_name, c.output.redis.password};
 }
 
+// More keys than checkpoints could make (several inputs, each a key per cluster slot).
+constexpr long long kMostCheckpointKeys = 1 << 20;
+
 // Whether a target node holds nothing but ferry's checkpoints.
 Status holds_no_data(RedisClient& c, bool* empty) {
   std::map<std::string, std::string> keyspace;
@@ -62,14 +67,25 @@ Status holds_no_data(RedisClient& c, bool* empty) {
       *empty = false;
       continue;
     }
-    FERRY_RETURN_IF_ERROR(c.checked({"SELECT", "0"}));
-    Reply ck;
-    FERRY_RETURN_IF_ERROR(c.checked(
-        {"SCAN", "0", "MATCH", std::string(kCheckpointPrefix) + "*", "COUNT", "1000"}, &ck));
+    // Only checkpoints (on a cluster: a few per slot at most) — counted with SCAN, unless
+    // there are more keys than that could be.
     long long keys = std::atoll(value.c_str() + value.find("keys=") + 5);
-    if (ck.elements.size() < 2 || static_cast<long long>(ck.elements[1].elements.size()) != keys) {
+    if (keys > kMostCheckpointKeys) {
       *empty = false;
+      continue;
     }
+    FERRY_RETURN_IF_ERROR(c.checked({"SELECT", "0"}));
+    long long checkpoints = 0;
+    std::string cursor = "0";
+    do {
+      Reply ck;
+      FERRY_RETURN_IF_ERROR(c.checked(
+          {"SCAN", cursor, "MATCH", std::string(kCheckpointPrefix) + "*", "COUNT", "1000"}, &ck));
+      if (ck.elements.size() < 2) break;
+      cursor = ck.elements[0].str;
+      checkpoints += static_cast<long long>(ck.elements[1].elements.size());
+    } while (cursor != "0");
+    if (checkpoints != keys) *empty = false;
   }
   return Status::ok();
 }
@@ -158,6 +174,10 @@ Status InputPipeline::adopt_checkpoint(std::optional<Checkpoint>* checkpoint) {
       Reply renamed;
       FERRY_RETURN_IF_ERROR(target.checked({"RENAMENX", key.str, checkpoint_key_}, &renamed));
       if (renamed.integer != 1) continue;
+      if (cluster) {
+        FERRY_RETURN_IF_ERROR(
+            move_slot_checkpoints(*options_.target, target_credentials(config_), owner, name_));
+      }
       LOG_INFO(
           "input %s: taking over the checkpoint of input %s (%s): this source continues its "
           "replication history",
@@ -184,6 +204,10 @@ Status InputPipeline::take_over(const std::string& predecessor) {
     FERRY_RETURN_IF_ERROR(target.checked({"RENAME", theirs, checkpoint_key_}));
   } else {
     FERRY_RETURN_IF_ERROR(target.checked({"DEL", checkpoint_key_}));
+  }
+  if (options_.target->cluster) {
+    FERRY_RETURN_IF_ERROR(
+        move_slot_checkpoints(*options_.target, target_credentials(config_), predecessor, name_));
   }
   // What this node's cache holds is from that earlier turn, older than the checkpoint.
   FERRY_RETURN_IF_ERROR(log_->drop_all());
@@ -239,7 +263,18 @@ Status InputPipeline::plan_start() {
   } else if (checkpoint) {
     ctx_.first_batch_seq = checkpoint->seq + 1;
   }
-  if (options_.target->cluster && replay.resume_from_break_point) {
+  if (ctx_.slot_transactions) {
+    LOG_INFO(
+        "input %s: into the cluster each master's batch commits with the checkpoints of its "
+        "slots (exactly-once per slot)",
+        name_.c_str());
+  } else if (options_.target->cluster && replay.resume_from_break_point) {
+    if (replay.replay_transaction) {
+      LOG_WARN(
+          "input %s: the target cluster runs Redis %d.%d; exactly-once into a cluster "
+          "needs 7.0 (scripts across slots)",
+          name_.c_str(), options_.caps.major, options_.caps.minor);
+    }
     LOG_WARN(
         "input %s: into a cluster target batches are not transactions yet: the checkpoint "
         "is written every %s once what it covers was applied and replicated, so after a "
@@ -254,6 +289,9 @@ Status InputPipeline::plan_start() {
   }
   ResumePlan plan = plan_resume(*log_, checkpoint, target_empty);
   LOG_INFO("input %s: %s", name_.c_str(), plan.reason.c_str());
+  // A full sync that starts over may count the cache's generations from 1 again: what the
+  // slot checkpoints say is of another history then.
+  ctx_.resume_slots = plan.read != ResumePlan::Read::kNewData && !plan.drop_cache;
   if (plan.drop_cache) FERRY_RETURN_IF_ERROR(log_->drop_all());
   switch (plan.read) {
     case ResumePlan::Read::kRdb:
@@ -295,8 +333,11 @@ Status InputPipeline::start() {
   ctx_.checkpoint_key = checkpoint_key_;
   ctx_.target = options_.target;
   // A standalone target allows transactions; on a cluster a batch's keys span slots, which
-  // MULTI cannot hold (exactly-once per slot is issue 10's next step).
+  // MULTI cannot hold: there each master's batch is one script (Redis 7.0+) that writes the
+  // checkpoints of its slots with the data.
   ctx_.transaction = replay.replay_transaction && !options_.target->cluster;
+  ctx_.slot_transactions = options_.target->cluster && replay.replay_transaction &&
+                           replay.resume_from_break_point && options_.caps.major >= 7;
   ctx_.source_cluster = config_.input.redis.type == RedisType::kCluster;
   ctx_.checkpoint_in_target = replay.resume_from_break_point;
 
@@ -304,6 +345,12 @@ Status InputPipeline::start() {
   FERRY_RETURN_IF_ERROR(SkipLog::open(config_.channel.storer.dir_path + "/skipped", name_,
                                       SkipLog::Options(), &skip_log_));
   FERRY_RETURN_IF_ERROR(plan_start());
+  if (ctx_.slot_transactions) {
+    auto found = std::make_shared<std::vector<std::string>>();
+    FERRY_RETURN_IF_ERROR(
+        read_slot_checkpoints(*options_.target, target_credentials(config_), name_, found.get()));
+    ctx_.slot_checkpoints = std::move(found);
+  }
   source_stage_ = std::make_unique<SourceStage>(log_.get(), budget_.get());
   if (options_.start_paused) {
     source_stage_->set_paused(true);
@@ -349,11 +396,8 @@ void InputPipeline::start_writers() {
   wo.on_skipped = [this](const WriteBatch& b, const std::vector<SkippedCommand>& skipped) {
     return report_skipped(b, skipped);
   };
-  if (MigrationBarrier* barrier = options_.barrier) {
-    wo.hold = [this, barrier](uint64_t at, std::string* why) {
-      return barrier->check(name_, at, why);
-    };
-  }
+  wo.slot_checkpoints = ctx_.slot_transactions;
+  wo.hold = [this](const WriteBatch& wb, std::string* why) { return hold(wb, why); };
   std::vector<TargetWriter*> raw_writers;
   for (const Endpoint& ep : target_nodes_) {
     writers_.push_back(std::make_unique<TargetWriter>(
@@ -364,6 +408,21 @@ void InputPipeline::start_writers() {
   graph_ = std::make_unique<InputGraph>(
       &ctx_, source_stage_.get(), raw_writers,
       [this](const Batch& b, const WriteResult& r) { on_batch_done(b, r); });
+}
+
+SendVerdict InputPipeline::hold(const WriteBatch& wb, std::string* why) {
+  const Batch& b = static_cast<const Batch&>(wb);
+  if (b.starts_generation && cluster_checkpoint_) {
+    SourcePosition start = b.end;
+    start.offset = 0;
+    Status st = cluster_checkpoint_->begin(start);
+    if (!st.is_ok()) {
+      *why = "the checkpoint cannot be written at the start of the full sync: " + st.message();
+      return SendVerdict::kWait;
+    }
+  }
+  if (b.import_at > 0 && options_.barrier) return options_.barrier->check(name_, b.import_at, why);
+  return SendVerdict::kGo;
 }
 
 void InputPipeline::start_replica() {

@@ -95,6 +95,9 @@ class InputPipeline {
   Status report_skipped(const WriteBatch& batch, const std::vector<SkippedCommand>& skipped);
   void start_writers();
   void start_replica();
+  // WriterOptions::hold: the first batch of a full sync puts the checkpoint at its start;
+  // one with keys a source slot migration brought in waits for the barrier.
+  SendVerdict hold(const WriteBatch& batch, std::string* why);
   void fail(const Status& st);
   void tick_loop();
   // The local copy of the applied position (what bounds the cache's GC).

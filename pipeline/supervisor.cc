@@ -9,6 +9,7 @@
 #include "net/redis_client.h"
 #include "nodes/own_keys.h"
 #include "pipeline/input_pipeline.h"
+#include "pipeline/slot_checkpoints.h"
 #include "pipeline/source_map.h"
 #include "proto/rdb_format.h"
 #include "storage/cache.h"
@@ -328,6 +329,7 @@ Status Supervisor::prepare_full_sync(const std::vector<std::string>& inputs, boo
     st = c.connect(target.nodes[target.node_of_key(key)], creds, std::chrono::seconds(5));
     if (st.is_ok()) st = c.checked({"SELECT", "0"});
     if (st.is_ok()) st = c.checked({"DEL", key});
+    if (st.is_ok() && target.cluster) st = delete_slot_checkpoints(target, creds, n);
     if (!st.is_ok()) break;
   }
   for (size_t i = 0; st.is_ok() && flushdb && i < target.nodes.size(); i++) {

@@ -42,6 +42,7 @@ class CommandList {
     ReplyCheck check = ReplyCheck::kAny;
     uint16_t node = 0;     // target node, set by the route stage (kAllNodes: each of them)
     uint16_t stat = 0;     // stream commands: the name's statistics id, set by the filter
+    int16_t slot = -1;     // a cluster target: the slot of its keys (-1: none), set by route
     uint64_t src_end = 0;  // with kUnitEnd: source position just after the unit
     // keyExists: error: the argument naming a key that must not exist yet (0: none).
     uint8_t probe_arg = 0;

@@ -1,6 +1,8 @@
 #include "proto/crc16.h"
 
 #include <array>
+#include <string>
+#include <vector>
 
 namespace ferry {
 namespace {
@@ -38,6 +40,28 @@ std::string_view key_hash_tag(std::string_view key) {
   size_t close = key.find('}', open + 1);
   if (close == std::string_view::npos || close == open + 1) return key;
   return key.substr(open + 1, close - open - 1);
+}
+
+}  // namespace ferry
+
+namespace ferry {
+
+std::string_view slot_tag(int slot) {
+  // The first number (in decimal) of each slot: at most six digits for all 16384.
+  static const std::vector<std::string> tags = [] {
+    std::vector<std::string> t(kClusterSlots);
+    int found = 0;
+    for (uint32_t n = 0; found < kClusterSlots; n++) {
+      std::string s = std::to_string(n);
+      std::string& slot_of = t[static_cast<size_t>(key_slot(s))];
+      if (slot_of.empty()) {
+        slot_of = std::move(s);
+        found++;
+      }
+    }
+    return t;
+  }();
+  return tags[static_cast<size_t>(slot)];
 }
 
 }  // namespace ferry

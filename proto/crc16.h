@@ -16,6 +16,9 @@ uint16_t crc16(const char* data, size_t len);
 // after it when that is non-empty, else the whole key.
 std::string_view key_hash_tag(std::string_view key);
 
+// A short hash tag whose slot is `slot`: "{" + slot_tag(s) + "}" puts a key in slot s.
+std::string_view slot_tag(int slot);
+
 inline int key_slot(std::string_view key) {
   std::string_view tag = key_hash_tag(key);
   return crc16(tag.data(), tag.size()) & (kClusterSlots - 1);

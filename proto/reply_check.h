@@ -26,6 +26,7 @@ struct ReplyExpect {
   bool queued = false;      // sent inside MULTI: its own reply is +QUEUED
   bool log_key = false;     // log ignored / replaced keys (keyExistsLog)
   bool own_exec = false;    // EXEC of the batch's own transaction (not a source's)
+  bool script = false;      // the apply script: its commands' expectations are WriteBatch::inner
   int32_t db = -1;          // the target DB it runs in (for reports; -1: any)
   uint32_t exec_first = 0;  // EXEC: index of the first queued command's expectation
   uint32_t exec_count = 0;  // EXEC: how many commands it ran (0: not an EXEC)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <thread>
 
@@ -386,7 +387,7 @@ std::map<std::string, std::pair<std::string, std::string>> union_ttls(
 
 bool wait_same_keys(const std::vector<RedisServer*>& source,
                     const std::function<std::vector<RedisServer*>()>& target,
-                    std::chrono::seconds timeout, std::string* detail) {
+                    std::chrono::seconds timeout, std::string* detail, int64_t ttl_slack_ms) {
   const std::map<std::string, std::string> want = union_digests(source);
   const auto ttls = union_ttls(source);
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -416,14 +417,21 @@ bool wait_same_keys(const std::vector<RedisServer*>& source,
   }
   auto got_ttls = union_ttls(target());
   if (got_ttls == ttls) return true;
+  auto close = [&](const std::pair<std::string, std::string>& a,
+                   const std::pair<std::string, std::string>& b) {
+    int64_t x = 0, y = 0;
+    return a == b || (a.second == b.second && parse_int(a.first, &x) && parse_int(b.first, &y) &&
+                      std::abs(x - y) <= ttl_slack_ms);
+  };
   for (const auto& [k, v] : ttls) {
     auto it = got_ttls.find(k);
-    if (it == got_ttls.end() || it->second != v) {
+    if (it == got_ttls.end() || !close(it->second, v)) {
       *detail = "key " + printable(k) + ": pexpiretime " + v.first + " on the source, " +
                 (it == got_ttls.end() ? std::string("none") : it->second.first) + " on the target";
       return false;
     }
   }
+  if (got_ttls.size() == ttls.size()) return true;
   *detail = std::to_string(got_ttls.size()) + " keys with a TTL on the target, " +
             std::to_string(ttls.size()) + " on the source";
   return false;

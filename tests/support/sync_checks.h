@@ -38,9 +38,11 @@ bool wait_cluster_data(RedisCluster& source, RedisServer& target, std::chrono::s
 // The same for any two keyspaces, each spread over servers that are asked for the keys they
 // hold: the source's (read once: call it when writes have stopped) and the target's (read
 // again until equal: `target` gives the servers, e.g. a cluster's masters now).
+// `ttl_slack_ms`: how far apart two PEXPIRETIMEs may be — MIGRATE (a target resharded)
+// sends a key's TTL as time left, so the importing master's expiry moves on by the transfer.
 bool wait_same_keys(const std::vector<RedisServer*>& source,
                     const std::function<std::vector<RedisServer*>()>& target,
-                    std::chrono::seconds timeout, std::string* detail);
+                    std::chrono::seconds timeout, std::string* detail, int64_t ttl_slack_ms = 0);
 
 // Every key of every DB of the server, as the corpus JSON's "dbs" (values, TTLs, streams
 // with groups/PEL/consumers, hash field TTLs where the server has them).
