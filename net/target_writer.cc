@@ -23,8 +23,6 @@ constexpr size_t kReadBuf = 256 * 1024;
 constexpr size_t kMaxArgsRecorded = 16;
 constexpr size_t kMaxArgBytesRecorded = 256;
 
-// The command at `offset` in `wire`, described for messages and skip records: upper-case
-// name, first key, shortened printable arguments.
 // The arguments of the command at `offset`: a RESP array, or — inside an apply script — its
 // argument count as a bulk string followed by that many bulk strings. Spans are relative to
 // `offset`. False when the bytes there are neither.
@@ -68,6 +66,8 @@ bool command_args(const std::string& wire, uint64_t offset, std::vector<resp::Ar
   return true;
 }
 
+// The command at `offset` in `wire`, described for messages and skip records: upper-case
+// name, first key, shortened printable arguments.
 void describe_command(const std::string& wire, uint64_t offset, SkippedCommand* out) {
   std::vector<resp::ArgSpan> args;
   if (!command_args(wire, offset, &args)) {
@@ -327,9 +327,20 @@ Status TargetWriter::skip_committed_slots() {
       return Status::io_error("cannot read a slot checkpoint after a reconnect: " +
                               first_line(reply.str));
     }
+    // A later batch of the slot commits only after this one (it follows its value).
     ckpt::SlotPosition at, want;
     committed[i] = reply.type == resp::Reply::Type::kString && ckpt::decode(reply.str, &at) &&
-                   ckpt::decode(pending_[i].batch->commit_value, &want) && at.at_or_after(want);
+                   ckpt::decode(pending_[i].batch->commit_value, &want) && at.batch >= want.batch;
+  }
+  // A batch that went out whole before one the target ran was run too (one connection runs
+  // in order): what has no checkpoint to ask (a FLUSHALL sent alone) is done then.
+  bool later = false;
+  for (size_t i = pending_.size(); i-- > 0;) {
+    if (committed[i]) {
+      later = true;
+    } else if (later && pending_[i].maybe_committed && pending_[i].batch->commit_key.empty()) {
+      committed[i] = true;
+    }
   }
   size_t skipped = 0;
   for (size_t i = pending_.size(); i-- > 0;) {

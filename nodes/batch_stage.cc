@@ -56,9 +56,13 @@ BatchStage::BatchStage(StageContext* ctx, size_t nodes)
     gen_seen_.assign(nodes, UINT32_MAX);
     done_.assign(nodes, ckpt::SlotPosition());
     slot_value_.resize(kClusterSlots);
+    section_of_slot_.assign(kClusterSlots, -1);
     if (ctx->slot_checkpoints) {
-      for (size_t s = 0; s < slot_value_.size() && s < ctx->slot_checkpoints->size(); s++)
+      for (size_t s = 0; s < slot_value_.size() && s < ctx->slot_checkpoints->size(); s++) {
         slot_value_[s] = (*ctx->slot_checkpoints)[s];
+        ckpt::SlotPosition p;
+        if (ckpt::decode(slot_value_[s], &p)) slot_batch_ = std::max(slot_batch_, p.batch);
+      }
     }
   }
 }
@@ -138,10 +142,7 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
   if (c.probe_arg > 0 && c.probe_arg < c.argc) {
     open.probes.push_back(Probe{c.db, std::string(packet.cmds.arg(c, c.probe_arg))});
   }
-  if (slot_tx_) {
-    add_keys(open, packet, c);
-    if (c.flags & CommandList::kUnitEnd) open.done = src_offset;
-  }
+  if (slot_tx_) add_keys(open, packet, c);
   if (open.last_seq != packet.seq) {
     b.seqs.push_back(packet.seq);
     open.last_seq = packet.seq;
@@ -237,19 +238,14 @@ void BatchStage::finish_slot_batch(Open& open) {
   uint32_t& gen = gen_seen_[node];
   if (b.end.phase == SourcePosition::Phase::kRdb && b.end.gen != gen) b.starts_generation = true;
   gen = b.end.gen;
-  ckpt::SlotPosition done = slot_position(b.end);
-  if (open.done) {
-    done.offset = *open.done;
-  } else if (done_[node].gen == done.gen && done_[node].rdb == done.rdb) {
-    done = done_[node];  // no unit ends here: no further than the batch before
-  } else {
-    done.offset = 0;
-  }
+  // No whole unit here: no further than the batch before claimed.
+  ckpt::SlotPosition done = open.done ? *open.done : done_[node];
+  done.batch = ++slot_batch_;
   done_[node] = done;
   const std::string end = ckpt::encode(done);
   // The slots in the order their first key came, each with its keys.
   std::vector<SlotSection> sections;
-  std::vector<int> index_of(kClusterSlots, -1);
+  std::vector<int>& index_of = section_of_slot_;  // all -1 between calls
   for (auto& [slot, key] : open.slot_keys) {
     int& at = index_of[static_cast<size_t>(slot)];
     if (at < 0) {
@@ -259,8 +255,12 @@ void BatchStage::finish_slot_batch(Open& open) {
     sections[static_cast<size_t>(at)].keys.push_back(std::move(key));
   }
   open.slot_keys.clear();
-  for (const SlotSection& s : sections)
+  for (SlotSection& s : sections) {
+    index_of[static_cast<size_t>(s.slot)] = -1;
+    std::sort(s.keys.begin(), s.keys.end());  // a hot key is checked once
+    s.keys.erase(std::unique(s.keys.begin(), s.keys.end()), s.keys.end());
     slot_value_[static_cast<size_t>(s.slot)] = end;
+  }
   if (!open.plain) {
     for (Probe& p : open.probes)
       b.probe_keys.push_back(std::move(p.key));
@@ -307,8 +307,10 @@ void BatchStage::add_alone(uint16_t node, const Packet& packet, const CommandLis
     // batch claimed: the rest of the unit is not applied yet.
     ckpt::SlotPosition marked = at;
     if (!(c.flags & CommandList::kUnitEnd)) marked = done_[node];
+    marked.batch = ++slot_batch_;
     done_[node] = marked;
     const std::string value = ckpt::encode(marked);
+    add_gate(b);  // only once the command itself was answered
     ReplyExpect mark;
     mark.check = ReplyCheck::kControl;
     mark.cmd_offset = b.wire.size();
@@ -337,9 +339,7 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
   } else if (probed) {
     insert_probes(open);
   }
-  if (slot_tx_) {
-    // finished above
-  } else if (ctx_->transaction) {
+  if (!slot_tx_ && ctx_->transaction) {
     if (ctx_->checkpoint_in_target) append_checkpoint(b, true);
     // EXEC goes only once its fence said the batch before it committed (a fence refused for
     // now — BUSY, LOADING — must not let the EXEC after it commit when the condition ends);
@@ -358,7 +358,7 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
     resp::append_command(&b.wire, {"EXEC"});
     b.expects.push_back(exec);
     open.in_multi = false;
-  } else if (per_batch_checkpoint_) {
+  } else if (!slot_tx_ && per_batch_checkpoint_) {
     // The checkpoint goes once its data was answered, never ahead of a failed command.
     add_gate(b);
     append_checkpoint(b, false);
@@ -393,6 +393,39 @@ void BatchStage::halt(const Packet& packet, std::vector<BatchPtr>* out) {
   ctx_->budget->release(packet.charged);
 }
 
+void BatchStage::add_command(const PacketPtr& packet, const CommandList::Cmd& c, size_t i,
+                             std::vector<BatchPtr>* out) {
+  if (c.node == CommandList::kAllNodes && slot_tx_) {
+    // Alone on every master, after what came before there; it marks the node's slots.
+    CommandList::Cmd copy = c;
+    for (size_t n = 0; n < open_.size(); n++) {
+      add_alone(static_cast<uint16_t>(n), *packet, copy, unit_offsets_[i], true, out);
+      copy.flags |= CommandList::kExtraPart;
+    }
+    return;
+  }
+  if (slot_tx_ && c.argc > ckpt::kApplyScriptMaxArgs) {
+    add_alone(c.node, *packet, c, unit_offsets_[i], false, out);
+    return;
+  }
+  if (c.node == CommandList::kAllNodes) {  // a cluster target's keyless command: every master
+    CommandList::Cmd copy = c;
+    for (size_t n = 0; n < open_.size(); n++) {
+      add(open_[n], *packet, copy, unit_offsets_[i]);
+      copy.flags |= CommandList::kExtraPart;
+    }
+    return;
+  }
+  Open& open = open_[c.node];
+  // A key a slot migration brought in waits for the other inputs (the parse stage starts
+  // a packet with it): what came before goes on without it, in a batch of its own.
+  if (i == 0 && (c.flags & CommandList::kImported) && open.batch && open.batch->import_at == 0) {
+    flush(c.node, out);
+  }
+  add(open, *packet, c, unit_offsets_[i]);
+  if (slot_tx_) unit_nodes_.push_back(c.node);
+}
+
 void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
   if (packet->kind == Packet::Kind::kTick) {
     if (halted_) return;
@@ -419,37 +452,20 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
     if (c.flags & CommandList::kUnitEnd) unit_end = c.src_end;
     unit_offsets_[i] = unit_end;
   }
+  unit_nodes_.clear();
   for (size_t i = 0; i < cmds.size(); i++) {
     const CommandList::Cmd& c = cmds.cmd(i);
-    if (c.flags & CommandList::kDropped) continue;
-    if (c.node == CommandList::kAllNodes && slot_tx_) {
-      // Alone on every master, after what came before there; it marks the node's slots.
-      CommandList::Cmd copy = c;
-      for (size_t n = 0; n < open_.size(); n++) {
-        add_alone(static_cast<uint16_t>(n), *packet, copy, unit_offsets_[i], true, out);
-        copy.flags |= CommandList::kExtraPart;
+    if (!(c.flags & CommandList::kDropped)) add_command(packet, c, i, out);
+    // Slot transactions: a unit ends (on its last command, sent or not — a source EXEC is
+    // left out): the batches its commands went to now hold it whole.
+    if (slot_tx_ && (c.flags & CommandList::kUnitEnd)) {
+      ckpt::SlotPosition at = slot_position(packet->end);
+      at.offset = c.src_end;
+      for (uint16_t n : unit_nodes_) {
+        if (open_[n].batch) open_[n].done = at;
       }
-      continue;
+      unit_nodes_.clear();
     }
-    if (slot_tx_ && c.argc > ckpt::kApplyScriptMaxArgs) {
-      add_alone(c.node, *packet, c, unit_offsets_[i], false, out);
-      continue;
-    }
-    if (c.node == CommandList::kAllNodes) {  // a cluster target's keyless command: every master
-      CommandList::Cmd copy = c;
-      for (size_t n = 0; n < open_.size(); n++) {
-        add(open_[n], *packet, copy, unit_offsets_[i]);
-        copy.flags |= CommandList::kExtraPart;
-      }
-      continue;
-    }
-    Open& open = open_[c.node];
-    // A key a slot migration brought in waits for the other inputs (the parse stage starts
-    // a packet with it): what came before goes on without it, in a batch of its own.
-    if (i == 0 && (c.flags & CommandList::kImported) && open.batch && open.batch->import_at == 0) {
-      flush(c.node, out);
-    }
-    add(open, *packet, c, unit_offsets_[i]);
   }
   ctx_->tracker->adjust(packet->seq, static_cast<int64_t>(batches_of_packet_) -
                                          static_cast<int64_t>(packet->parts) - kGuardParts);

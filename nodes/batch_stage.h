@@ -79,10 +79,13 @@ class BatchStage {
     bool plain = false;
     // ... and the end of the last unit it holds whole: what its slot checkpoints claim (a
     // unit a command that goes alone cut in two is not applied until its last part is).
-    std::optional<uint64_t> done;
+    std::optional<ckpt::SlotPosition> done;
   };
 
   void add(Open& open, const Packet& packet, const CommandList::Cmd& c, uint64_t src_offset);
+  // Command i of the packet into the batch(es) it goes to.
+  void add_command(const PacketPtr& packet, const CommandList::Cmd& c, size_t i,
+                   std::vector<BatchPtr>* out);
   void open_batch(Open& open);
   void flush(uint16_t node, std::vector<BatchPtr>* out);
   void insert_probes(Open& open);
@@ -111,6 +114,9 @@ class BatchStage {
   std::vector<std::string> slot_value_;
   std::vector<uint32_t> gen_seen_;        // by node: the cache generation of its last batch
   std::vector<ckpt::SlotPosition> done_;  // by node: what its last batch claimed
+  uint64_t slot_batch_ = 0;               // the last batch id (ckpt::SlotPosition::batch)
+  std::vector<uint16_t> unit_nodes_;      // nodes the current unit's commands went to
+  std::vector<int> section_of_slot_;      // scratch of finish_slot_batch
   uint64_t next_seq_;
   bool halted_ = false;
   std::vector<Open> open_;

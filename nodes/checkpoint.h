@@ -19,7 +19,8 @@ struct Checkpoint {
   SourcePosition position;
   uint64_t seq = 0;  // batches of this input applied so far (transaction mode)
 
-  // Appends "HSET <key> field value ..." (RESP) to `wire`; the key is ckpt::key(input).
+  // Appends "HSET <key> field value ..." (RESP) to `wire`; the key is the input's
+  // ckpt::key (hash-tagged on a cluster target).
   void append_hset(const std::string& key, std::string* wire) const;
   // The same command as arguments (for a blocking client).
   std::vector<std::string> hset_argv(const std::string& key) const;

@@ -7,8 +7,8 @@
 // fails over to a replica loses only what that replica did not have; nothing before a
 // written checkpoint is among it, so resuming from the checkpoint (after the restart the
 // new slot map causes) writes the lost commands again. The same confirmed position bounds
-// what the local cache's GC may drop. At-least-once: commands after the checkpoint may be
-// applied twice after a crash (exactly-once per slot is the next step: docs/cluster.md).
+// what the local cache's GC may drop. A restart reads on from it; in transaction mode the
+// slots' own checkpoints leave out what is applied past it (docs/cluster.md).
 #pragma once
 
 #include <chrono>

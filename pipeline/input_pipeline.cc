@@ -346,6 +346,12 @@ Status InputPipeline::start() {
                                       SkipLog::Options(), &skip_log_));
   FERRY_RETURN_IF_ERROR(plan_start());
   if (ctx_.slot_transactions) {
+    // Starting over: slot checkpoints left from another history (an older cache, whose
+    // generations this one may count again) must not say what is applied.
+    if (!ctx_.resume_slots) {
+      FERRY_RETURN_IF_ERROR(
+          delete_slot_checkpoints(*options_.target, target_credentials(config_), name_));
+    }
     auto found = std::make_shared<std::vector<std::string>>();
     FERRY_RETURN_IF_ERROR(
         read_slot_checkpoints(*options_.target, target_credentials(config_), name_, found.get()));
@@ -693,8 +699,10 @@ void InputPipeline::on_batch_done(const Batch& batch, const WriteResult& result)
 bool InputPipeline::target_redirects() const {
   for (const auto& w : writers_) {
     const std::string wait = w->waiting();
+    // TRYAGAIN ferry: the apply script found a key not served there (docs/cluster.md).
     if (wait.find(" answers MOVED") != std::string::npos ||
-        wait.find(" answers ASK") != std::string::npos) {
+        wait.find(" answers ASK") != std::string::npos ||
+        wait.find(" answers TRYAGAIN ferry") != std::string::npos) {
       return true;
     }
   }

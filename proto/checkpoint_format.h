@@ -51,10 +51,11 @@ constexpr std::string_view kSeq = "seq";    // the last batch that committed (tr
 constexpr std::string_view kTime = "time";  // wall clock ms of the write, for people
 
 // Into a cluster target in transaction mode every slot has a checkpoint of its own, a string
-// in that slot: ferry-checkpoint:{<slot_tag(slot)>}:<input> = "<gen>:<r|s>:<offset>", the
-// position (cache generation, RDB or stream, offset) up to which the input's commands of that
-// slot are applied. The apply script below writes it with the data, atomically; the input's
-// hash (key(input, true)) is then the low watermark every slot has reached.
+// in that slot: ferry-checkpoint:{<slot_tag(slot)>}:<input> = "<gen>:<r|s>:<offset>:<batch>",
+// the position (cache generation, RDB or stream, offset) up to which the input's commands of
+// that slot are applied, and the batch that wrote it. The apply script below writes it with the
+// data, atomically; the input's hash (key(input, true)) is then the low watermark every slot has
+// reached.
 inline std::string slot_key(std::string_view input, int slot) {
   return std::string(kKeyPrefix) + "{" + std::string(slot_tag(slot)) + "}:" + std::string(input);
 }
@@ -63,6 +64,10 @@ struct SlotPosition {
   uint32_t gen = 0;
   bool rdb = false;  // in the full sync's RDB (offset = RDB bytes), else the stream
   uint64_t offset = 0;
+  // The batch that wrote it (increasing for an input, across restarts): two batches never
+  // write the same value, so a batch knows whether it committed even when it claims no
+  // further than the one before (it held no whole unit). Not part of the position.
+  uint64_t batch = 0;
   // Whether this position is at or past `o` in the input's history (generations in order,
   // within one the RDB before the stream).
   bool at_or_after(const SlotPosition& o) const {
@@ -73,7 +78,8 @@ struct SlotPosition {
 };
 
 inline std::string encode(const SlotPosition& p) {
-  return std::to_string(p.gen) + (p.rdb ? ":r:" : ":s:") + std::to_string(p.offset);
+  return std::to_string(p.gen) + (p.rdb ? ":r:" : ":s:") + std::to_string(p.offset) + ":" +
+         std::to_string(p.batch);
 }
 
 inline bool decode(std::string_view text, SlotPosition* out) {
@@ -82,12 +88,15 @@ inline bool decode(std::string_view text, SlotPosition* out) {
   SlotPosition p;
   p.rdb = text[a + 1] == 'r';
   if (!p.rdb && text[a + 1] != 's') return false;
+  const char* end = text.data() + text.size();
   auto g = std::from_chars(text.data(), text.data() + a, p.gen);
-  auto o = std::from_chars(text.data() + a + 3, text.data() + text.size(), p.offset);
-  if (g.ec != std::errc() || g.ptr != text.data() + a || o.ec != std::errc() ||
-      o.ptr != text.data() + text.size()) {
+  auto o = std::from_chars(text.data() + a + 3, end, p.offset);
+  if (g.ec != std::errc() || g.ptr != text.data() + a || o.ec != std::errc() || o.ptr == end ||
+      *o.ptr != ':') {
     return false;
   }
+  auto b = std::from_chars(o.ptr + 1, end, p.batch);
+  if (b.ec != std::errc() || b.ptr != end) return false;
   *out = p;
   return true;
 }
@@ -108,9 +117,12 @@ constexpr std::string_view kApplyScript =
     "local slots = {} "
     "for s = 1, tonumber(ARGV[2]) do "
     "  local key, want, nkeys = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]) "
-    "  local here = redis.pcall('EXISTS', key, unpack(ARGV, i + 3, i + 2 + nkeys)) "
-    "  if type(here) == 'table' and here.err then "
-    "    return redis.error_reply('TRYAGAIN ferry: ' .. here.err) "
+    "  for k = 0, math.max(nkeys - 1, 0), 1000 do "
+    "    local last = math.min(i + 2 + nkeys, i + 2 + k + 1000) "
+    "    local here = redis.pcall('EXISTS', key, unpack(ARGV, i + 3 + k, last)) "
+    "    if type(here) == 'table' and here.err then "
+    "      return redis.error_reply('TRYAGAIN ferry: ' .. here.err) "
+    "    end "
     "  end "
     "  local at = redis.call('GET', key) or '' "
     "  if at ~= want then "

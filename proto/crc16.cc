@@ -42,10 +42,6 @@ std::string_view key_hash_tag(std::string_view key) {
   return key.substr(open + 1, close - open - 1);
 }
 
-}  // namespace ferry
-
-namespace ferry {
-
 std::string_view slot_tag(int slot) {
   // The first number (in decimal) of each slot: at most six digits for all 16384.
   static const std::vector<std::string> tags = [] {
