@@ -822,7 +822,7 @@ void TargetWriter::judge(Pending& p, const resp::Reply& reply) {
         // batch that committed is never sent again: what a probe finds is someone else's.)
         const bool passed = std::find(p.probes_passed.begin(), p.probes_passed.end(),
                                       static_cast<uint32_t>(index)) != p.probes_passed.end();
-        if (passed && options_.checkpoint_key.empty()) return;
+        if (passed && !exactly_once()) return;
         // EVAL script numkeys key...: the n-th key is argument n + 2.
         std::string key = printable(arg_of(b.wire, ex.cmd_offset, reply.integer + 2));
         p.fatal = "key " + key + " already exists on the target (keyExists: error)";
@@ -883,7 +883,7 @@ void TargetWriter::judge_data(Pending& p, const ReplyExpect& e, const resp::Repl
   // this is a key written meanwhile by someone else; outside transaction mode a batch sent
   // again may meet ferry's own earlier write.
   auto conflict = [&]() {
-    if (p.resent && options_.checkpoint_key.empty()) {
+    if (p.resent && !exactly_once()) {
       LOG_WARN(
           "target %s: key %s exists — after a reconnect, so possibly ferry's own earlier "
           "write",

@@ -188,6 +188,11 @@ class TargetWriter {
   bool record_skips(Pending& p);
   void wait_backoff();
   size_t sent_replies(const Pending& p) const;
+  // A batch that committed is never sent again (its checkpoint says so): what a resent one
+  // meets on the target is someone else's.
+  bool exactly_once() const {
+    return !options_.checkpoint_key.empty() || options_.slot_checkpoints;
+  }
 
   const Endpoint endpoint_;
   const Credentials credentials_;

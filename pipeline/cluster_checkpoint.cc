@@ -11,6 +11,8 @@
 namespace ferry {
 namespace {
 
+constexpr int64_t kConfirmPollMs = 50;
+
 bool same(const SourcePosition& a, const SourcePosition& b) {
   return a.phase == b.phase && a.gen == b.gen && a.offset == b.offset && a.replid == b.replid;
 }
@@ -125,6 +127,9 @@ std::optional<SourcePosition> ClusterCheckpoint::tick(const SourcePosition& appl
     if (st.is_ok()) pending_ = applied;
   }
   bool confirmed = false;
+  // Replicas acknowledge about once a second: asked at most every kConfirmPollMs.
+  if (pending_ && mono_ms() - last_check_ms_ < kConfirmPollMs && !now) return {};
+  last_check_ms_ = mono_ms();
   if (st.is_ok() && pending_) st = replicas_confirm(&confirmed);
   if (st.is_ok() && confirmed) st = write(*pending_);
   if (!st.is_ok()) {

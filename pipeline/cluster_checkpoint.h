@@ -67,7 +67,8 @@ class ClusterCheckpoint {
   std::mutex op_mu_;       // one of tick(), begin(), finish() at a time (they share clients_)
   mutable std::mutex mu_;  // guards confirmed_
   SourcePosition confirmed_;
-  int64_t last_ms_ = 0;
+  int64_t last_ms_ = 0;        // when the last position was taken
+  int64_t last_check_ms_ = 0;  // when the replicas were last asked
   int64_t last_warning_ms_ = 0;
 };
 

@@ -664,7 +664,7 @@ void InputPipeline::count_applied(const Batch& batch, const WriteResult& result)
   counters_.batch_latency.add_us(result.latency_us);
   counters_.commands_ignored += result.ignored;
   counters_.last_batch_latency_us = result.latency_us;
-  if (result.resent && !ctx_.transaction) {
+  if (result.resent && !ctx_.transaction && !ctx_.slot_transactions) {
     LOG_WARN("input %s: a batch was sent again after a target reconnect (at-least-once)",
              name_.c_str());
   }
