@@ -293,7 +293,7 @@ Status TargetWriter::skip_committed() {
           endpoint_.to_string().c_str(),
           static_cast<unsigned long long>(pending_.front().batch->seq));
     }
-    finish_front(true);
+    finish_at(0, true);
     skipped++;
   }
   for (auto& p : pending_)
@@ -345,7 +345,7 @@ Status TargetWriter::skip_committed_slots() {
   size_t skipped = 0;
   for (size_t i = pending_.size(); i-- > 0;) {
     if (!committed[i]) continue;
-    finish_committed(i);
+    finish_at(i, true);
     skipped++;
   }
   for (auto& p : pending_)
@@ -358,18 +358,6 @@ Status TargetWriter::skip_committed_slots() {
         endpoint_.to_string().c_str(), skipped);
   }
   return Status::ok();
-}
-
-void TargetWriter::finish_committed(size_t i) {
-  Pending p = std::move(pending_[i]);
-  pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
-  if (i < unsent_) unsent_--;
-  p.result.applied = true;
-  p.result.resent = true;
-  for (auto& s : p.isolated)
-    p.result.skipped.push_back(std::move(s));
-  inflight_--;
-  done_(p.batch, p.result);
 }
 
 void TargetWriter::isolate_refused(Pending& p) {
@@ -642,7 +630,7 @@ bool TargetWriter::settle_front(End end, Status* error) {
     case End::kApplied:
       if (backoff_ > options_.backoff_min) backoff_ = options_.backoff_min;
       set_waiting("");
-      finish_front(true);
+      finish_at(0, true);
       return true;
     case End::kRetry:
       if (!p.transient.empty()) {
@@ -966,10 +954,10 @@ void TargetWriter::judge_data(Pending& p, const ReplyExpect& e, const resp::Repl
   p.result.skipped.push_back(std::move(s));
 }
 
-void TargetWriter::finish_front(bool applied) {
-  Pending p = std::move(pending_.front());
-  pending_.pop_front();
-  if (unsent_ > 0) unsent_--;
+void TargetWriter::finish_at(size_t i, bool applied) {
+  Pending p = std::move(pending_[i]);
+  pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+  if (i < unsent_) unsent_--;
   p.result.applied = applied;
   p.result.latency_us = p.first_send_us ? mono_us() - p.first_send_us : 0;
   p.result.resent = p.resent;

@@ -166,8 +166,6 @@ class TargetWriter {
   // After a reconnect: completes the batches the target committed before the drop.
   Status skip_committed();
   Status skip_committed_slots();
-  // Ends pending_[i], applied, though its answers were lost with the connection.
-  void finish_committed(size_t i);
   void judge_script(Pending& p, const ReplyExpect& e, const resp::Reply& reply);
   // Leaves out of the batch the commands refused at queue time for themselves alone; they
   // are appended to p.isolated.
@@ -178,7 +176,8 @@ class TargetWriter {
   End front_end() const;
   // Acts on the front batch's end; false when the connection must be dropped.
   bool settle_front(End end, Status* error);
-  void finish_front(bool applied);
+  // Ends pending_[i] (the front, unless a reconnect found a later one committed).
+  void finish_at(size_t i, bool applied);
   void fail_fatal(const std::string& why);
   void drop_connection(const Status& why);
   void cancel_all();

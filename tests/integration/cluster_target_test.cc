@@ -171,23 +171,29 @@ std::vector<std::vector<std::string>> overwrite_group(std::mt19937& rng, uint32_
   return out;
 }
 
-// Pipelined overwrite_group()s into a standalone source on a thread of its own.
-struct OverwriteLoad {
+// Pipelined groups of writes (`make(rng, round)`: overwrite_group or mixed_group) into a
+// standalone source on a thread of its own, one group every `pace` at most. The writes run on
+// while a test kills ferry: the oracle is what the source holds at the end.
+struct Load {
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> rounds{0};
   std::string error;
   std::thread thread;
 
-  explicit OverwriteLoad(const Endpoint& source, uint32_t seed) {
-    thread = std::thread([this, source, seed] {
+  Load(const Endpoint& source, uint32_t seed,
+       std::vector<std::vector<std::string>> (*make)(std::mt19937&, uint32_t),
+       std::chrono::milliseconds pace = std::chrono::milliseconds(0)) {
+    thread = std::thread([this, source, seed, make, pace] {
       std::mt19937 rng(seed);
       while (!stop) {
-        if (pipeline(source, overwrite_group(rng, rounds), 500, &error) != 0) return;
+        if (pipeline(source, make(rng, rounds), 500, &error) != 0) return;
         rounds++;
+        // A rate, not a wait: the load stays within what ferry applies beside six servers.
+        if (pace.count() > 0) std::this_thread::sleep_for(pace);
       }
     });
   }
-  ~OverwriteLoad() { finish(); }
+  ~Load() { finish(); }
   bool wait_rounds(uint32_t more) {
     uint32_t want = rounds + more;
     return wait_until([&] { return rounds >= want || !error.empty(); }, seconds(60)) &&
@@ -199,10 +205,13 @@ struct OverwriteLoad {
   }
 };
 
+// About 20k commands a second of mixed_group() (counters, lists, cross-slot commands).
+constexpr std::chrono::milliseconds kCounterPace(20);
+
 TEST(ClusterTarget, ReshardingTheTargetUnderLoadLosesNothing) {
   StandaloneIntoCluster s;
   ASSERT_NO_FATAL_FAILURE(s.start());
-  OverwriteLoad load(s.source.endpoint(), 9);
+  Load load(s.source.endpoint(), 9, overwrite_group);
   auto wait_rounds = [&](uint32_t more) { return load.wait_rounds(more); };
   ASSERT_TRUE(wait_rounds(20));
   std::vector<RedisServer*> masters = s.target.masters();
@@ -221,7 +230,7 @@ TEST(ClusterTarget, ReshardingTheTargetUnderLoadLosesNothing) {
 TEST(ClusterTarget, TargetMasterFailoversUnderLoadLoseNothing) {
   StandaloneIntoCluster s;
   ASSERT_NO_FATAL_FAILURE(s.start(1));
-  OverwriteLoad load(s.source.endpoint(), 10);
+  Load load(s.source.endpoint(), 10, overwrite_group);
   ASSERT_TRUE(load.wait_rounds(20));
   // A coordinated failover: the replica of slot 0's master takes over.
   std::vector<RedisServer*> replicas = s.target.replicas_of_slot(0);
@@ -283,40 +292,6 @@ TEST(ClusterTarget, TheCheckpointWaitsForTheMastersReplicas) {
   EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
-// Pipelined mixed_group()s (counters, lists, cross-slot commands) into a standalone source
-// on a thread of its own, with one FLUSHALL (sent to every master) after `flush_at` rounds.
-// The writes run on while a test kills ferry: the oracle is what the source holds at the end.
-struct CounterLoad {
-  std::atomic<bool> stop{false};
-  std::atomic<uint32_t> rounds{0};
-  std::string error;
-  std::thread thread;
-
-  CounterLoad(const Endpoint& source, uint32_t seed, uint32_t flush_at) {
-    thread = std::thread([this, source, seed, flush_at] {
-      std::mt19937 rng(seed);
-      while (!stop) {
-        auto group = mixed_group(rng, rounds);
-        if (rounds == flush_at) group.insert(group.begin() + 100, {"FLUSHALL"});
-        if (pipeline(source, group, 500, &error) != 0) return;
-        rounds++;
-        // About 20k commands a second: ferry keeps up on two cores beside six servers.
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    });
-  }
-  ~CounterLoad() { finish(); }
-  bool wait_rounds(uint32_t more) {
-    uint32_t want = rounds + more;
-    return wait_until([&] { return rounds >= want || !error.empty(); }, seconds(60)) &&
-           error.empty();
-  }
-  void finish() {
-    stop = true;
-    if (thread.joinable()) thread.join();
-  }
-};
-
 // Exactly-once into a cluster: each master's batch commits with its slots' checkpoints, and
 // a restart leaves out what they say is applied. Killed inside the full sync and then
 // wherever the load has got to, counters and lists end equal — nothing doubled, nothing lost.
@@ -328,7 +303,7 @@ TEST(ClusterTarget, KillNineRepeatedlyUnderCounterLoadAppliesEverythingOnce) {
   o.replicas = 1;
   ASSERT_TRUE(target.start(o)) << target.last_output();
   source.cmd({"DEBUG", "POPULATE", "200000", "base", "32"});
-  std::unique_ptr<CounterLoad> load;
+  std::unique_ptr<Load> load;
   FerryProcess ferry;
   const std::string config =
       target_cluster_config(source.address(), "standalone", target.node(0).address());
@@ -353,7 +328,7 @@ TEST(ClusterTarget, KillNineRepeatedlyUnderCounterLoadAppliesEverythingOnce) {
   ASSERT_TRUE(ferry.wait_for_log("the whole RDB is in the local cache", seconds(60)))
       << ferry.log();
   source.cmd({"CONFIG", "SET", "rdb-key-save-delay", "0"});
-  load = std::make_unique<CounterLoad>(source.endpoint(), 21, UINT32_MAX);
+  load = std::make_unique<Load>(source.endpoint(), 21, mixed_group, kCounterPace);
   ASSERT_TRUE(wait_until([&] { return running->cmd({"DBSIZE"}).integer > 20000; }, seconds(60)))
       << ferry.log();
   ferry.kill();
@@ -414,7 +389,7 @@ TEST(ClusterTarget, KillNineRepeatedlyUnderCounterLoadAppliesEverythingOnce) {
 TEST(ClusterTarget, ReshardingTheTargetUnderCounterLoadAppliesEverythingOnce) {
   StandaloneIntoCluster s;
   ASSERT_NO_FATAL_FAILURE(s.start());
-  CounterLoad load(s.source.endpoint(), 22, UINT32_MAX);
+  Load load(s.source.endpoint(), 22, mixed_group, kCounterPace);
   ASSERT_TRUE(load.wait_rounds(10));
   std::vector<RedisServer*> masters = s.target.masters();
   ASSERT_EQ(masters.size(), 3u);

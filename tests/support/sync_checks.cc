@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/bytes.h"
+#include "tests/support/load.h"
 
 namespace ferry::test {
 namespace {
@@ -176,27 +177,39 @@ std::string data_digest(RedisServer& s) {
   return buf;
 }
 
-bool wait_key_digests(RedisServer& server, const std::map<std::string, std::string>& want,
-                      std::chrono::seconds timeout, std::string* detail) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+namespace {
+
+// Reads digests with `read` until they are `want`; on timeout the first difference goes to
+// *detail.
+bool wait_digests(const std::function<std::map<std::string, std::string>()>& read,
+                  const std::map<std::string, std::string>& want, std::chrono::seconds timeout,
+                  std::string* detail) {
   std::map<std::string, std::string> got;
-  while (true) {
-    got = key_digests(server);
-    if (got == want) return true;
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (wait_until([&] { return (got = read()) == want; }, timeout)) return true;
+  if (!detail) return false;
+  *detail = std::to_string(got.size()) + " keys, expected " + std::to_string(want.size());
+  for (const auto& [k, d] : want) {
+    auto it = got.find(k);
+    if (it == got.end() || it->second != d) {
+      *detail += "; first difference at " + printable(k) +
+                 (it == got.end() ? " (missing)" : " (another value)");
+      return false;
+    }
   }
-  if (detail) {
-    *detail = std::to_string(got.size()) + " keys, expected " + std::to_string(want.size());
-    for (const auto& [k, d] : want) {
-      auto it = got.find(k);
-      if (it == got.end() || it->second != d) {
-        *detail += "; first difference at " + printable(k);
-        break;
-      }
+  for (const auto& [k, d] : got) {
+    if (!want.count(k)) {
+      *detail += "; " + printable(k) + " is only on the target";
+      break;
     }
   }
   return false;
+}
+
+}  // namespace
+
+bool wait_key_digests(RedisServer& server, const std::map<std::string, std::string>& want,
+                      std::chrono::seconds timeout, std::string* detail) {
+  return wait_digests([&] { return key_digests(server); }, want, timeout, detail);
 }
 
 bool wait_same_digest(RedisServer& a, RedisServer& b, std::chrono::seconds timeout,
@@ -390,30 +403,8 @@ bool wait_same_keys(const std::vector<RedisServer*>& source,
                     std::chrono::seconds timeout, std::string* detail, int64_t ttl_slack_ms) {
   const std::map<std::string, std::string> want = union_digests(source);
   const auto ttls = union_ttls(source);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::map<std::string, std::string> got;
-  while (true) {
-    got = union_digests(target());
-    if (got == want) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      *detail = std::to_string(got.size()) + " keys, expected " + std::to_string(want.size());
-      for (const auto& [k, d] : want) {
-        auto it = got.find(k);
-        if (it == got.end() || it->second != d) {
-          *detail += "; first difference at " + printable(k) +
-                     (it == got.end() ? " (missing)" : " (another value)");
-          return false;
-        }
-      }
-      for (const auto& [k, d] : got) {
-        if (!want.count(k)) {
-          *detail += "; " + printable(k) + " is only on the target";
-          break;
-        }
-      }
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!wait_digests([&] { return union_digests(target()); }, want, timeout, detail)) {
+    return false;
   }
   auto got_ttls = union_ttls(target());
   if (got_ttls == ttls) return true;
