@@ -24,7 +24,9 @@ void OffsetTracker::done(uint64_t seq) {
 
 void OffsetTracker::adjust(uint64_t seq, int64_t delta) {
   std::unique_lock<std::mutex> lock(mu_);
-  for (auto& e : entries_) {
+  // The batch stage adjusts the packet it is packing, the newest or nearly: from the back.
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+    Entry& e = *it;
     if (e.seq == seq) {
       e.remaining = static_cast<uint32_t>(std::max<int64_t>(0, e.remaining + delta));
       break;
