@@ -284,11 +284,11 @@ std::vector<KeySpec> key_specs() {
     });
   }
   // input
-  add("input.syncFrom", false, [](N n, Config* c) {
+  add("input.syncFrom", true, [](N n, Config* c) {
     return get_enum(n, {SyncFrom::kMaster, SyncFrom::kSlave, SyncFrom::kPreferSlave},
                     &c->input.sync_from);
   });
-  add("input.mode", false, [](N n, Config* c) {
+  add("input.mode", true, [](N n, Config* c) {
     return get_enum(n, {InputMode::kStatic, InputMode::kDynamic}, &c->input.mode);
   });
   add("input.rdbParallel", false, [](N n, Config* c) {

@@ -333,4 +333,22 @@ std::string slots_text(const std::vector<SlotRange>& slots) {
   return s;
 }
 
+bool parse_slots_text(std::string_view text, std::vector<SlotRange>* out) {
+  std::vector<SlotRange> slots;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view part = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    size_t dash = part.find('-');
+    int64_t a = 0, b = 0;
+    if (!parse_int(part.substr(0, dash), &a)) return false;
+    b = a;
+    if (dash != std::string_view::npos && !parse_int(part.substr(dash + 1), &b)) return false;
+    if (a < 0 || b < a || b >= kClusterSlots) return false;
+    slots.push_back(SlotRange{static_cast<int>(a), static_cast<int>(b)});
+  }
+  *out = std::move(slots);
+  return true;
+}
+
 }  // namespace ferry

@@ -71,5 +71,7 @@ Status choose_sync_node(const ClusterShard& shard, SyncFrom from, ClusterNode* o
 
 // "0-5460,5462" style, for logs and the API.
 std::string slots_text(const std::vector<SlotRange>& slots);
+// Its inverse; false (and *out untouched) for text that is not in that form.
+bool parse_slots_text(std::string_view text, std::vector<SlotRange>* out);
 
 }  // namespace ferry

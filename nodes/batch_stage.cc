@@ -404,6 +404,11 @@ void BatchStage::add_command(const PacketPtr& packet, const CommandList::Cmd& c,
     }
     return;
   }
+  if (slot_tx_ && (c.flags & CommandList::kSlotFlush)) {
+    // A shard's flush, this master's part: alone, and it marks the node's slots.
+    add_alone(c.node, *packet, c, unit_offsets_[i], true, out);
+    return;
+  }
   if (slot_tx_ && c.argc > ckpt::kApplyScriptMaxArgs) {
     add_alone(c.node, *packet, c, unit_offsets_[i], false, out);
     return;

@@ -43,12 +43,13 @@ SkipReason FilterStage::skip_reason(const CommandList& cmds, const CommandList::
 namespace {
 
 // The source command's name: a FLUSHALL that the parse stage wrapped in the script keeping
-// the checkpoints is counted as FLUSHALL.
+// the checkpoints, or turned into a shard's flush, is counted as FLUSHALL.
 std::string_view source_name(const CommandList& cmds, const CommandList::Cmd& c) {
   std::string_view name = cmds.arg(c, 0);
   if (c.argc > 4 && iequals(name, "EVAL") && cmds.arg(c, 1) == ckpt::kKeepCheckpointsScript) {
     return cmds.arg(c, 4);
   }
+  if (c.flags & CommandList::kSlotFlush) return cmds.arg(c, 3);
   return name;
 }
 

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "nodes/own_keys.h"
 #include "proto/checkpoint_format.h"
+#include "proto/slot_flush.h"
 
 namespace ferry {
 namespace {
@@ -58,6 +59,23 @@ void add_for_target(CommandList& cmds, std::string_view name,
 }  // namespace
 
 ParseStage::ParseStage(StageContext* ctx) : ctx_(ctx) {}
+
+bool ParseStage::add_slot_flush(CommandList& cmds, std::string_view why, uint16_t flags) {
+  const std::string slots = ctx_->shard_slots ? ctx_->shard_slots() : std::string();
+  if (slots.empty()) {
+    LOG_WARN(
+        "input %s: %.*s: the shard serves no slots now, so there is nothing of it to "
+        "remove from the target",
+        ctx_->input.c_str(), static_cast<int>(why.size()), why.data());
+    ctx_->counters->commands_filtered++;
+    return false;
+  }
+  LOG_INFO("input %s: %.*s: the keys of the shard's slots %s are removed from the target",
+           ctx_->input.c_str(), static_cast<int>(why.size()), why.data(), slots.c_str());
+  cmds.add({"EVAL", slot_flush::kScanScript, "0", why, slots}, ctx_->replay->map_db(0),
+           flags | CommandList::kSlotFlush, ReplyCheck::kControl);
+  return true;
+}
 ParseStage::~ParseStage() = default;
 
 void ParseStage::fail(const Status& st) {
@@ -175,6 +193,15 @@ void ParseStage::begin_rdb(const SourceChunk& chunk) {
   in_multi_ = false;
   first_function_ = true;
   rdb_begin_pending_ = true;
+  if (ctx_->source_cluster && rdb_skip_until_ == 0 && (ctx_->had_checkpoint || began_)) {
+    // The shard syncs again over what its earlier history wrote: that goes first, else a
+    // key the new RDB lacks (one a crashed master had and its promoted replica never got)
+    // stays on the target.
+    if (add_slot_flush(current()->cmds, "a new full sync", CommandList::kUnitEnd)) {
+      current()->cmds.end_unit(0);
+    }
+  }
+  began_ = true;
   rdb_load_time_ms_ = wall_ms();
   ctx_->counters->rdb_bytes_parsed = 0;
   ctx_->counters->rdb_keys_parsed = 0;
@@ -294,7 +321,7 @@ void ParseStage::begin_stream(const SourceChunk& chunk) {
   abandon_multi();
   emit();
   phase_ = Phase::kStream;
-  streamed_ = true;
+  streamed_ = began_ = true;
   replid_ = chunk.replid;
   stream_ = std::make_unique<resp::CommandStreamParser>();
   stream_base_ = chunk.offset;
@@ -380,6 +407,14 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
     maybe_emit();
     return;
   }
+  if (ctx_->source_cluster && (is(name, "FLUSHALL") || is(name, "FLUSHDB"))) {
+    // One shard's flush: on a target that holds every shard's keys, only its slots' keys.
+    if (add_slot_flush(cmds, name, unit)) {
+      if (unit) cmds.end_unit(end);
+      maybe_emit();
+    }
+    return;
+  }
   if (r.has_db_mapping()) {
     if (is(name, "FLUSHALL")) {
       // Only the DBs this source writes to are emptied.
@@ -446,16 +481,6 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
     }
   }
   const int db = r.map_db(db_);
-  if (ctx_->source_cluster && (is(name, "FLUSHALL") || is(name, "FLUSHDB"))) {
-    // One shard's flush: replayed on a target that holds every shard's keys it would empty
-    // them all. Until the shard's slots alone can be emptied there, stop before it.
-    fail(Status::not_supported(
-        "command stream: " + std::string(name) + " on this source shard before offset " +
-        std::to_string(end) +
-        " cannot be replayed yet (it would empty the other shards' keys on the target too); "
-        "stopped before it. To go on, sync again: fullsync with flushdb=yes for all inputs"));
-    return;
-  }
   if (is(name, "RESTORE-ASKING") && args.size() >= 4) {
     // A key a slot migration brought into the source shard: RESTORE REPLACE (a retried
     // MIGRATE may find it there), sent once the exporter's DEL of it was applied

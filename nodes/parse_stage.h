@@ -38,6 +38,9 @@ class ParseStage : private rdb::RdbSink {
   void on_command(std::string_view bytes, const std::vector<resp::ArgSpan>& args, uint64_t end);
   void fail(const Status& st);
   void charge_reader();
+  // Adds the removal of the shard's slots' keys from the target (proto/slot_flush.h), for
+  // `why` (the source command, or a new full sync); false when the shard has no slots.
+  bool add_slot_flush(CommandList& cmds, std::string_view why, uint16_t flags);
   // Drops the commands of a source MULTI that will never see its EXEC (the stream broke off).
   void abandon_multi();
 
@@ -61,6 +64,7 @@ class ParseStage : private rdb::RdbSink {
   bool in_multi_ = false;
   size_t multi_start_ = 0;  // index in cur_->cmds of the open MULTI
   bool streamed_ = false;   // a command stream was applied before (a later RDB is a re-sync)
+  bool began_ = false;      // an RDB or a stream was read before in this process
   bool rdb_begin_pending_ = false;
   bool first_function_ = true;
   int64_t rdb_load_time_ms_ = 0;

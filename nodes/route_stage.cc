@@ -8,6 +8,7 @@
 #include "nodes/slot_batch.h"
 #include "proto/command_keys.h"
 #include "proto/crc16.h"
+#include "proto/slot_flush.h"
 
 namespace ferry {
 namespace {
@@ -185,6 +186,10 @@ void RouteStage::route_cluster(Packet& packet) {
       multi_at = SIZE_MAX;
       continue;
     }
+    if (c.flags & CommandList::kSlotFlush) {  // a part for each master with those slots
+      marked[i] = any_split = multi_mixed = multi_nodes = true;
+      continue;
+    }
     int slot = -1;
     std::string why;
     SkipReason reason = SkipReason::kOther;
@@ -238,49 +243,103 @@ void RouteStage::drop_applied(Packet& packet) {
 
 void RouteStage::split(Packet& packet, const std::vector<bool>& marked) {
   const CommandList& in = packet.cmds;
-  const TargetMap& map = *ctx_->target;
   CommandList out;
   out.reserve(in.bytes() + in.bytes() / 4, in.size() + 16, in.size() * 4);
   for (size_t i = 0; i < in.size(); i++) {
     const CommandList::Cmd& c = in.cmd(i);
     if (!marked[i]) {
       copy_command(in, c, &out);
-      continue;
-    }
-    bool pairs = false;
-    splittable(in.arg(c, 0), &pairs);
-    const uint32_t step = pairs ? 2 : 1;
-    // The keys of each slot, slots in the order their first key came.
-    std::vector<std::pair<int, std::vector<uint32_t>>> groups;
-    std::unordered_map<int, size_t> group_of;
-    for (uint32_t a = 1; a + step - 1 < c.argc; a += step) {
-      int s = key_slot(in.arg(c, a));
-      auto [it, added] = group_of.emplace(s, groups.size());
-      if (added) groups.push_back({s, {}});
-      groups[it->second].second.push_back(a);
-    }
-    for (size_t g = 0; g < groups.size(); g++) {
-      const bool last = g + 1 == groups.size();
-      out.begin(1 + static_cast<uint32_t>(groups[g].second.size()) * step);
-      out.arg(pairs ? std::string_view("MSET") : in.arg(c, 0));  // MSETNX ran: it set them all
-      for (uint32_t a : groups[g].second) {
-        out.arg(in.arg(c, a));
-        if (pairs) out.arg(in.arg(c, a + 1));
-      }
-      uint16_t flags = last ? c.flags : (c.flags & ~CommandList::kUnitEnd);
-      if (g > 0) flags |= CommandList::kExtraPart;
-      out.end(c.db, flags, c.check);
-      CommandList::Cmd& n = out.cmd(out.size() - 1);
-      n.node = map.node_of_slot(groups[g].first);
-      n.slot = static_cast<int16_t>(groups[g].first);
-      n.stat = c.stat;
-      if (last) n.src_end = c.src_end;
+    } else if (c.flags & CommandList::kSlotFlush) {
+      split_slot_flush(in, c, &out);
+    } else {
+      split_keys(in, c, &out);
     }
   }
   packet.cmds = std::move(out);
   const uint64_t size = memory_of(packet);
   ctx_->budget->adjust(packet.charged, size);
   packet.charged = size;
+}
+
+// Per-key commands: one part for each slot, slots in the order their first key came.
+void RouteStage::split_keys(const CommandList& in, const CommandList::Cmd& c, CommandList* out) {
+  bool pairs = false;
+  splittable(in.arg(c, 0), &pairs);
+  const uint32_t step = pairs ? 2 : 1;
+  std::vector<std::pair<int, std::vector<uint32_t>>> groups;
+  std::unordered_map<int, size_t> group_of;
+  for (uint32_t a = 1; a + step - 1 < c.argc; a += step) {
+    int s = key_slot(in.arg(c, a));
+    auto [it, added] = group_of.emplace(s, groups.size());
+    if (added) groups.push_back({s, {}});
+    groups[it->second].second.push_back(a);
+  }
+  for (size_t g = 0; g < groups.size(); g++) {
+    out->begin(1 + static_cast<uint32_t>(groups[g].second.size()) * step);
+    out->arg(pairs ? std::string_view("MSET") : in.arg(c, 0));  // MSETNX ran: it set them all
+    for (uint32_t a : groups[g].second) {
+      out->arg(in.arg(c, a));
+      if (pairs) out->arg(in.arg(c, a + 1));
+    }
+    end_part(c, g, groups.size(), ctx_->target->node_of_slot(groups[g].first), groups[g].first,
+             out);
+  }
+}
+
+// A shard's flush (proto/slot_flush.h): one part for each master serving some of its slots,
+// with those slots and a key of each. None: the unit's end stays, sent nowhere.
+void RouteStage::split_slot_flush(const CommandList& in, const CommandList::Cmd& c,
+                                  CommandList* out) {
+  std::vector<SlotRange> ranges;
+  parse_slots_text(in.arg(c, 4), &ranges);  // the parse stage wrote it with slots_text
+  std::vector<std::vector<int>> of_node(nodes_);
+  for (const SlotRange& r : ranges) {
+    for (int s = r.first; s <= r.last; s++)
+      of_node[ctx_->target->node_of_slot(s)].push_back(s);
+  }
+  std::vector<uint16_t> parts;
+  for (size_t n = 0; n < nodes_; n++) {
+    if (!of_node[n].empty()) parts.push_back(static_cast<uint16_t>(n));
+  }
+  if (parts.empty()) {
+    copy_command(in, c, out);
+    out->cmd(out->size() - 1).flags |= CommandList::kDropped;
+    return;
+  }
+  for (size_t p = 0; p < parts.size(); p++) {
+    const std::vector<int>& slots = of_node[parts[p]];
+    out->begin(4 + 2 * static_cast<uint32_t>(slots.size()));
+    out->arg("EVAL");
+    out->arg(slot_flush::kClusterScript);
+    out->arg("0");
+    out->arg(in.arg(c, 3));
+    for (int s : slots) {
+      out->arg_int(s);
+      out->arg(slot_flush::probe_key(s));
+    }
+    // Each part ends the unit, as a copy of a command for every master does: its master's
+    // slot checkpoints move to the flush's own position, so a replay never runs it there
+    // again over what came after it.
+    out->end(c.db, p > 0 ? c.flags | CommandList::kExtraPart : c.flags, c.check);
+    CommandList::Cmd& n = out->cmd(out->size() - 1);
+    n.node = parts[p];
+    n.stat = c.stat;
+    n.src_end = c.src_end;
+  }
+}
+
+// Ends part `index` of `count` of command c: the last keeps its unit's end.
+void RouteStage::end_part(const CommandList::Cmd& c, size_t index, size_t count, uint16_t node,
+                          int slot, CommandList* out) {
+  const bool last = index + 1 == count;
+  uint16_t flags = last ? c.flags : (c.flags & ~CommandList::kUnitEnd);
+  if (index > 0) flags |= CommandList::kExtraPart;
+  out->end(c.db, flags, c.check);
+  CommandList::Cmd& n = out->cmd(out->size() - 1);
+  n.node = node;
+  n.slot = static_cast<int16_t>(slot);
+  n.stat = c.stat;
+  if (last) n.src_end = c.src_end;
 }
 
 }  // namespace ferry

@@ -34,8 +34,13 @@ class RouteStage {
   Dest destination(const CommandList& cmds, const CommandList::Cmd& c, int* slot, std::string* why,
                    SkipReason* reason) const;
   void route_cluster(Packet& packet);
-  // Rebuilds the packet's commands with those marked kSplit replaced by one per slot.
+  // Rebuilds the packet's commands with those marked (kSplit, a shard's flush) replaced by
+  // their parts: one per slot, or one per master.
   void split(Packet& packet, const std::vector<bool>& marked);
+  void split_keys(const CommandList& in, const CommandList::Cmd& c, CommandList* out);
+  void split_slot_flush(const CommandList& in, const CommandList::Cmd& c, CommandList* out);
+  void end_part(const CommandList::Cmd& c, size_t index, size_t count, uint16_t node, int slot,
+                CommandList* out);
   void skip(Packet& packet, size_t i, const std::string& why, SkipReason reason,
             std::vector<SkipRecord>* records);
   // Leaves out the commands whose slot's checkpoint (StageContext::slot_checkpoints) is at

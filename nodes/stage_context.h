@@ -73,8 +73,15 @@ struct StageContext {
   // The input resumes (from the cache or the source's backlog): slot_checkpoints say what is
   // applied. Not after a full sync starts over (its cache generations may count again).
   bool resume_slots = false;
-  // The input is one shard of a source cluster: its FLUSHALL is that shard's alone.
+  // The input is one shard of a source cluster: its FLUSHALL is that shard's alone, and so
+  // are the keys of a full sync that starts over: both empty the shard's slots on the
+  // target (proto/slot_flush.h) ...
   bool source_cluster = false;
+  // ... the slots the shard serves now ("0-5460,10923" style; thread-safe) ...
+  std::function<std::string()> shard_slots;
+  // ... once the target may hold keys of the input's earlier history: it had a checkpoint
+  // at start.
+  bool had_checkpoint = false;
   // Where keys go: the target's nodes and, on a cluster, the master of each slot (nullptr:
   // one standalone node).
   std::shared_ptr<const TargetMap> target;

@@ -287,6 +287,7 @@ Status InputPipeline::plan_start() {
         "after a crash the last batch may be applied again (at-least-once)",
         name_.c_str());
   }
+  ctx_.had_checkpoint = checkpoint.has_value();
   ResumePlan plan = plan_resume(*log_, checkpoint, target_empty);
   LOG_INFO("input %s: %s", name_.c_str(), plan.reason.c_str());
   // A full sync that starts over may count the cache's generations from 1 again: what the
@@ -339,6 +340,9 @@ Status InputPipeline::start() {
   ctx_.slot_transactions = options_.target->cluster && replay.replay_transaction &&
                            replay.resume_from_break_point && options_.caps.major >= 7;
   ctx_.source_cluster = config_.input.redis.type == RedisType::kCluster;
+  if (options_.shard_slots) {
+    ctx_.shard_slots = [this] { return options_.shard_slots(name_); };
+  }
   ctx_.checkpoint_in_target = replay.resume_from_break_point;
 
   FERRY_RETURN_IF_ERROR(cache_->open_input(name_, &log_));

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,6 +51,8 @@ class InputPipeline {
     MigrationBarrier* barrier = nullptr;
     // Where the target's keys go (one writer per node).
     std::shared_ptr<const TargetMap> target;
+    // A source cluster's: the slots this input's shard serves now (StageContext::shard_slots).
+    std::function<std::string(const std::string& input)> shard_slots;
   };
 
   InputPipeline(const Config& config, Cache* cache, Endpoint source, Options options);

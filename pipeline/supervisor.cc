@@ -12,6 +12,7 @@
 #include "pipeline/slot_checkpoints.h"
 #include "pipeline/source_map.h"
 #include "proto/rdb_format.h"
+#include "proto/slot_flush.h"
 #include "storage/cache.h"
 
 namespace ferry {
@@ -295,9 +296,11 @@ Status Supervisor::full_sync(const std::vector<std::string>& inputs, bool flushd
     std::lock_guard<std::mutex> lock(mu_);
     FERRY_RETURN_IF_ERROR(check_names(inputs));
     std::set<std::string> listed(inputs.begin(), inputs.end());
-    if (flushdb && listed.size() != pipelines_.size()) {
+    if (flushdb && listed.size() != pipelines_.size() &&
+        config_.input.redis.type != RedisType::kCluster) {
       // Several sources share one standalone target: emptying it for some would erase the
-      // data of the others. With every input listed, the whole target is emptied.
+      // data of the others. With every input listed, the whole target is emptied; a source
+      // cluster's shard has slots of its own, whose keys alone are removed.
       return Status::invalid_argument(
           "flushdb needs the inputs to map one to one onto target nodes, but the target " +
           options_.target->describe() + " receives " + std::to_string(pipelines_.size()) +
@@ -332,6 +335,11 @@ Status Supervisor::prepare_full_sync(const std::vector<std::string>& inputs, boo
     if (st.is_ok() && target.cluster) st = delete_slot_checkpoints(target, creds, n);
     if (!st.is_ok()) break;
   }
+  if (st.is_ok() && flushdb && inputs.size() < options_.configured_inputs.size()) {
+    for (size_t i = 0; st.is_ok() && i < inputs.size(); i++)
+      st = empty_shard_slots(inputs[i]);
+    return st.with_context("preparing the target " + target.describe() + " for the full sync");
+  }
   for (size_t i = 0; st.is_ok() && flushdb && i < target.nodes.size(); i++) {
     RedisClient c;
     st = c.connect(target.nodes[i], creds, std::chrono::seconds(5));
@@ -352,6 +360,53 @@ Status Supervisor::prepare_full_sync(const std::vector<std::string>& inputs, boo
     }
   }
   return st.with_context("preparing the target " + target.describe() + " for the full sync");
+}
+
+Status Supervisor::empty_shard_slots(const std::string& input) {
+  std::string text;
+  {
+    std::lock_guard<std::mutex> lock(slots_mu_);
+    auto it = shard_slots_.find(input);
+    if (it != shard_slots_.end()) text = it->second;
+  }
+  std::vector<SlotRange> ranges;
+  if (!parse_slots_text(text, &ranges)) {
+    return Status::failed_precondition("input " + input + ": its slots \"" + text +
+                                       "\" cannot be read");
+  }
+  const TargetMap& target = *options_.target;
+  const Credentials creds{config_.output.redis.user_name, config_.output.redis.password};
+  // Each master gets its own slots (a standalone target is one node with all of them).
+  std::vector<std::vector<std::string>> argv(target.nodes.size());
+  for (const SlotRange& r : ranges) {
+    for (int slot = r.first; slot <= r.last; slot++) {
+      std::vector<std::string>& a = argv[target.node_of_slot(slot)];
+      if (a.empty() && target.cluster) a = {"EVAL", slot_flush::kClusterScript, "0", "fullsync"};
+      if (target.cluster) {
+        a.push_back(std::to_string(slot));
+        a.push_back(slot_flush::probe_key(slot));
+      }
+    }
+  }
+  if (!target.cluster && !ranges.empty()) {
+    argv[0] = {"EVAL", slot_flush::kScanScript, "0", "fullsync", text};
+  }
+  for (size_t n = 0; n < argv.size(); n++) {
+    if (argv[n].empty()) continue;
+    RedisClient c;
+    Reply removed;
+    // The removal is one script: a big DB keeps the node busy a while.
+    Status st = c.connect(target.nodes[n], creds, std::chrono::seconds(60));
+    if (st.is_ok()) {
+      st = c.checked({"SELECT", std::to_string(config_.output.replay.map_db(0))});
+    }
+    if (st.is_ok()) st = c.checked(argv[n], &removed);
+    if (!st.is_ok()) return st;
+    LOG_INFO("input %s: %lld keys of its slots %s removed from %s for the full sync", input.c_str(),
+             static_cast<long long>(removed.integer), text.c_str(),
+             target.nodes[n].to_string().c_str());
+  }
+  return Status::ok();
 }
 
 uint64_t Supervisor::gc() {
@@ -406,6 +461,15 @@ void Supervisor::set_sources(std::vector<SourceInput> sources, bool log) {
     }
     barrier_->set_shards(std::move(shards));
     options_.barrier = barrier_.get();
+    std::lock_guard<std::mutex> lock(slots_mu_);
+    shard_slots_.clear();
+    for (const SourceInput& s : sources)
+      shard_slots_[s.name()] = s.slots;
+    options_.shard_slots = [this](const std::string& input) {
+      std::lock_guard<std::mutex> lock(slots_mu_);
+      auto it = shard_slots_.find(input);
+      return it == shard_slots_.end() ? std::string() : it->second;
+    };
   }
   std::lock_guard<std::mutex> lock(mu_);
   sources_ = std::move(sources);

@@ -102,6 +102,8 @@ class Supervisor : public Control {
   std::unique_ptr<InputPipeline> take_input(const std::string& name);
   // Deletes the inputs' checkpoints and, with flushdb, empties what they write to.
   Status prepare_full_sync(const std::vector<std::string>& inputs, bool flushdb);
+  // Removes the keys of a source cluster input's slots from the target (proto/slot_flush.h).
+  Status empty_shard_slots(const std::string& input);
   // Starts what `d` names (a full sync prepares the target first); what fails is deferred.
   Status start_deferred(Deferred d);
   void defer(Deferred d, const Status& why);
@@ -118,6 +120,10 @@ class Supervisor : public Control {
   std::vector<std::unique_ptr<InputPipeline>> pipelines_;
   std::vector<Deferred> deferred_;    // guarded by mu_
   std::vector<SourceInput> sources_;  // guarded by mu_
+  // A source cluster's: each input's slots, for its stages (never under mu_, which is held
+  // while pipelines stop and their stages finish).
+  mutable std::mutex slots_mu_;
+  std::map<std::string, std::string> shard_slots_;  // guarded by slots_mu_
 };
 
 }  // namespace ferry

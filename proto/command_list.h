@@ -28,6 +28,9 @@ class CommandList {
     // A second or later part of one source command (split per cluster slot, or a copy for
     // each master): sent, but not counted as a command again.
     kExtraPart = 1 << 6,
+    // Empties one source shard's slots (proto/slot_flush.h): the route stage gives each
+    // master of a cluster target its own part.
+    kSlotFlush = 1 << 7,
   };
 
   static constexpr uint16_t kAllNodes = UINT16_MAX;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "proto/crc16.h"
 #include "tests/support/cluster_workload.h"
 #include "tests/support/ferry_process.h"
 #include "tests/support/http_client.h"
@@ -237,33 +238,84 @@ TEST(ClusterSource, KillNineDuringAReshardLosesAndDoublesNothing) {
   EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
-// A FLUSHALL on one source shard must not empty the other shards' keys on the target: the
-// input stops before it, saying why; the others go on.
-TEST(ClusterSource, OneShardsFlushallStopsItsInputAndKeepsTheOthersKeys) {
+// A FLUSHALL on one source shard, under load, removes on the target the keys of that shard's
+// slots only: the other shards' keys stay, and the input goes on with the writes after it.
+// (Replayed as it is it would empty every shard's keys; left out, the shard's old keys would
+// stay: either way the check below fails.)
+TEST(ClusterSource, OneShardsFlushallUnderLoadRemovesOnlyItsSlotsKeys) {
   ClusterSync s;
   ASSERT_NO_FATAL_FAILURE(s.start(0, 15, 3000, 3000));
+  ASSERT_NO_FATAL_FAILURE(s.wait_streaming());
+  RedisServer* flushed = s.source.master_of_slot(0);
+  ASSERT_TRUE(wait_ops(s.writer, 1000)) << s.writer.error();
+  EXPECT_EQ(flushed->cmd({"FLUSHALL"}).str, "OK");
+  ASSERT_NO_FATAL_FAILURE(s.finish(2000));
+  EXPECT_NE(s.ferry.log().find("FLUSHALL: the keys of the shard's slots 0-5460 are removed"),
+            std::string::npos)
+      << s.ferry.log();
+  for (const json& row : all_status(s.ferry)) {
+    EXPECT_EQ(row.value("State", ""), "run") << row.dump();
+    EXPECT_EQ(row["FullSyncs"], 1) << row.dump();
+  }
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+}
+
+// One shard syncs again (its backlog no longer holds where ferry stopped: FULLRESYNC) after
+// ferry applied its earlier history: the keys of its slots that its new RDB lacks must not
+// stay on the target, and the other shards go on from their checkpoints.
+TEST(ClusterSource, AShardThatSyncsAgainRemovesTheKeysItsNewRdbLacks) {
+  ClusterSync s;
+  ASSERT_NO_FATAL_FAILURE(s.start(0, 16, 3000, 3000));
   s.writer.stop();
   ASSERT_TRUE(wait_until([&] { return all_caught_up(s.ferry, s.source, 3); }, seconds(60)))
       << all_status(s.ferry).dump();
-  RedisServer* flushed = s.source.master_of_slot(0);
-  s.target.cmd({"SELECT", "0"});
-  const int64_t keys = s.target.cmd({"DBSIZE"}).integer;
-  EXPECT_EQ(flushed->cmd({"FLUSHALL"}).str, "OK");
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return input_status(s.ferry, flushed->address()).value("Error", "").find("FLUSHALL") !=
-               std::string::npos;
-      },
-      seconds(30)))
-      << input_status(s.ferry, flushed->address()).dump();
-  for (const json& row : all_status(s.ferry)) {
-    if (row.value("Input", "") != flushed->address()) {
-      EXPECT_EQ(row.value("State", ""), "run") << row.dump();
-    }
+  ASSERT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+  // While ferry is away the shard of slot 0 empties and writes more than its backlog holds.
+  RedisServer* shard = s.source.master_of_slot(0);
+  EXPECT_EQ(shard->cmd({"CONFIG", "SET", "repl-backlog-size", "16384"}).str, "OK");
+  EXPECT_EQ(shard->cmd({"FLUSHALL"}).str, "OK");
+  const std::string value(64 * 1024, 'v');
+  for (int i = 0; i < 32; i++) {
+    const std::string key = "{" + std::string(slot_tag(i)) + "}pad";
+    ASSERT_EQ(shard->cmd({"SET", key, value}).str, "OK");
   }
-  // Nothing of the target was emptied (no writes since: its key count is what it was).
-  EXPECT_EQ(s.target.cmd({"DBSIZE"}).integer, keys);
-  EXPECT_TRUE(s.ferry.running());
+  ASSERT_TRUE(s.ferry.start(s.config));
+  ASSERT_TRUE(wait_until([&] { return all_caught_up(s.ferry, s.source, 3); }, seconds(60)))
+      << all_status(s.ferry).dump() << s.ferry.log();
+  std::string detail;
+  EXPECT_TRUE(wait_cluster_data(s.source, s.target, seconds(30), &detail)) << detail;
+  EXPECT_NE(s.ferry.log().find("a new full sync: the keys of the shard's slots 0-5460 are removed"),
+            std::string::npos)
+      << s.ferry.log();
+  for (const json& row : all_status(s.ferry)) {
+    const bool again = row.value("Input", "") == shard->address();
+    EXPECT_EQ(row["FullSyncs"], again ? 1 : 0) << row.dump();
+  }
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+}
+
+// fullsync with flushdb=yes for one input of a source cluster: the target loses that shard's
+// keys (its slots'), keeps the others', and gets the shard's keys back from the new RDB.
+TEST(ClusterSource, AForcedFullSyncOfOneShardWithFlushdbEmptiesOnlyItsSlots) {
+  ClusterSync s;
+  ASSERT_NO_FATAL_FAILURE(s.start(0, 17, 3000, 3000));
+  s.writer.stop();
+  ASSERT_TRUE(wait_until([&] { return all_caught_up(s.ferry, s.source, 3); }, seconds(60)))
+      << all_status(s.ferry).dump();
+  // A key of the shard's slots that only the target has: the flush must take it.
+  RedisServer* shard = s.source.master_of_slot(0);
+  const std::string stray = "{" + std::string(slot_tag(7)) + "}stray";
+  s.target.cmd({"SELECT", "0"});
+  ASSERT_EQ(s.target.cmd({"SET", stray, "x"}).str, "OK");
+  HttpResult r =
+      http("POST", s.ferry.api() + "/syncer/fullsync?inputs=" + shard->address() + "&flushdb=yes");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(wait_until([&] { return all_caught_up(s.ferry, s.source, 3); }, seconds(60)))
+      << all_status(s.ferry).dump() << s.ferry.log();
+  std::string detail;
+  EXPECT_TRUE(wait_cluster_data(s.source, s.target, seconds(30), &detail)) << detail;
+  EXPECT_EQ(s.target.cmd({"EXISTS", stray}).integer, 0);
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
 }  // namespace

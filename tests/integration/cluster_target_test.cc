@@ -430,11 +430,14 @@ TEST(ClusterTarget, ASourceDbOtherThanZeroIsAStartUpErrorUnlessMapped) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
 }
 
-TEST(ClusterTarget, ClusterIntoClusterUnderLoad) {
+// Three source shards into four target masters: a source shard's slots span two of them.
+TEST(ClusterTarget, ClusterIntoClusterUnderLoadWithAShardsFlushall) {
   RedisCluster source;
   RedisCluster target;
   ASSERT_TRUE(source.start()) << source.last_output();
-  ASSERT_TRUE(target.start()) << target.last_output();
+  RedisCluster::Options four;
+  four.masters = 4;
+  ASSERT_TRUE(target.start(four)) << target.last_output();
   ClusterWorkload writer;
   writer.start(source.endpoints(), 21, 3000);
   ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
@@ -442,6 +445,10 @@ TEST(ClusterTarget, ClusterIntoClusterUnderLoad) {
   ASSERT_TRUE(ferry.start(
       target_cluster_config(source.node(0).address(), "cluster", target.node(0).address())));
   ASSERT_TRUE(wait_ops(writer, 5000)) << writer.error();
+  // One source shard's FLUSHALL: on the target only its slots' keys go, from each master
+  // serving some of them, with the writes before and after it in order.
+  EXPECT_EQ(source.master_of_slot(0)->cmd({"FLUSHALL"}).str, "OK");
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   writer.stop();
   ASSERT_EQ(writer.error(), "");
   for (RedisServer* m : source.masters()) {
@@ -451,6 +458,49 @@ TEST(ClusterTarget, ClusterIntoClusterUnderLoad) {
   EXPECT_TRUE(wait_same_keys(
       source.masters(), [&] { return target.masters(); }, seconds(30), &detail))
       << detail;
+  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+}
+
+// A source shard syncs again (FULLRESYNC: its backlog lost where ferry stopped) into a
+// cluster target with slot transactions: the removal of its slots' keys goes first on each
+// target master, before the new RDB's keys, and the other shards resume from their slots.
+TEST(ClusterTarget, AShardThatSyncsAgainIntoAClusterRemovesItsOldKeys) {
+  RedisCluster source;
+  RedisCluster target;
+  ASSERT_TRUE(source.start()) << source.last_output();
+  RedisCluster::Options four;
+  four.masters = 4;
+  ASSERT_TRUE(target.start(four)) << target.last_output();
+  ClusterWorkload writer;
+  writer.start(source.endpoints(), 22, 3000);
+  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
+  FerryProcess ferry;
+  const std::string config =
+      target_cluster_config(source.node(0).address(), "cluster", target.node(0).address());
+  ASSERT_TRUE(ferry.start(config));
+  ASSERT_TRUE(wait_ops(writer, 2000)) << writer.error();
+  writer.stop();
+  ASSERT_EQ(writer.error(), "");
+  for (RedisServer* m : source.masters()) {
+    ASSERT_TRUE(wait_applied(ferry, *m, seconds(60))) << ferry.log();
+  }
+  ASSERT_EQ(ferry.stop(), 0) << ferry.output();
+  RedisServer* shard = source.master_of_slot(0);
+  EXPECT_EQ(shard->cmd({"CONFIG", "SET", "repl-backlog-size", "16384"}).str, "OK");
+  EXPECT_EQ(shard->cmd({"FLUSHALL"}).str, "OK");
+  const std::string value(64 * 1024, 'v');
+  for (int i = 0; i < 32; i++) {
+    ASSERT_EQ(shard->cmd({"SET", "{" + std::string(slot_tag(i * 150)) + "}pad", value}).str, "OK");
+  }
+  ASSERT_TRUE(ferry.start(config));
+  for (RedisServer* m : source.masters()) {
+    ASSERT_TRUE(wait_applied(ferry, *m, seconds(60))) << ferry.log();
+  }
+  std::string detail;
+  EXPECT_TRUE(wait_same_keys(
+      source.masters(), [&] { return target.masters(); }, seconds(30), &detail))
+      << detail << ferry.log();
+  EXPECT_NE(ferry.log().find("partial resync from"), std::string::npos) << ferry.log();
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
 }
 

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "net/cluster_topology.h"
 #include "proto/crc16.h"
+#include "proto/slot_flush.h"
 
 namespace ferry {
 namespace {
@@ -159,6 +161,49 @@ TEST(RouteStage, KeylessCommandsAndTransactions) {
   EXPECT_EQ(two.cmds.cmd(1).node, node_of(kA));
   EXPECT_EQ(two.cmds.cmd(2).node, node_of(kB));
   EXPECT_EQ(r.counters.transactions_split, 1u);
+}
+
+// A source shard's flush: one part for each master serving some of its slots, each with its
+// slots and a key of each, each ending the unit (so each master marks its own slots).
+TEST(RouteStage, AShardsFlushGoesToEachMasterOfItsSlots) {
+  Route r;
+  Packet p;
+  p.end.phase = SourcePosition::Phase::kStream;
+  p.end.offset = 1000;
+  p.cmds.add({"EVAL", slot_flush::kScanScript, "0", "FLUSHALL", "0-3,5462,16383"}, 0,
+             CommandList::kUnitEnd | CommandList::kSlotFlush, ReplyCheck::kControl);
+  p.cmds.end_unit(990);
+  RouteStage stage(&r.ctx, 3);
+  stage.process(p);
+  ASSERT_EQ(p.cmds.size(), 3u);
+  const std::vector<std::vector<int>> slots = {{0, 1, 2, 3}, {5462}, {16383}};
+  for (size_t i = 0; i < 3; i++) {
+    const CommandList::Cmd& c = p.cmds.cmd(i);
+    EXPECT_EQ(c.node, i);
+    EXPECT_EQ(p.cmds.arg(c, 1), slot_flush::kClusterScript);
+    EXPECT_EQ(p.cmds.arg(c, 3), "FLUSHALL");
+    ASSERT_EQ(c.argc, 4 + 2 * slots[i].size()) << i;
+    for (size_t k = 0; k < slots[i].size(); k++) {
+      EXPECT_EQ(p.cmds.arg(c, 4 + 2 * k), std::to_string(slots[i][k]));
+      EXPECT_EQ(key_slot(p.cmds.arg(c, 5 + 2 * k)), slots[i][k]);
+    }
+    EXPECT_TRUE(c.flags & CommandList::kUnitEnd) << i;
+    EXPECT_EQ(c.src_end, 990u);
+    EXPECT_EQ(bool(c.flags & CommandList::kExtraPart), i > 0) << i;
+    EXPECT_EQ(c.check, ReplyCheck::kControl);
+  }
+  EXPECT_EQ(p.parts, 3u);
+}
+
+TEST(ClusterTopology, SlotsTextReadsBack) {
+  std::vector<SlotRange> slots;
+  ASSERT_TRUE(parse_slots_text("0-5460,5462,10923-16383", &slots));
+  EXPECT_EQ(slots_text(slots), "0-5460,5462,10923-16383");
+  EXPECT_TRUE(parse_slots_text("", &slots));
+  EXPECT_TRUE(slots.empty());
+  for (const char* bad : {"x", "5-3", "0-16384", "1,,2", "-1", "3-"}) {
+    EXPECT_FALSE(parse_slots_text(bad, &slots)) << bad;
+  }
 }
 
 }  // namespace
