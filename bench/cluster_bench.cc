@@ -2,17 +2,23 @@
 // status says the full sync is applied, and from the first write of a burst of pipelined
 // commands until ferry has applied the source's offset — beside ferry into a standalone
 // target on the same data, and with slot transactions (exactly once per slot) against
-// replayTransaction: false. Several rounds, medians; ferry's CPU from /proc. Servers and
-// clusters are the tests' (tests/support): real redis-server processes on loopback.
+// replayTransaction: false. With --cluster-source: a source cluster into a target cluster
+// (3 masters each) against three native replicas syncing the source's masters at once.
+// Several rounds, medians; ferry's CPU and peak RSS from /proc. Servers and clusters are the
+// tests' (tests/support): real redis-server processes on loopback.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/harness.h"
+#include "proto/crc16.h"
 #include "tests/support/ferry_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/load.h"
 #include "tests/support/redis_cluster.h"
 
@@ -25,6 +31,7 @@ struct Args {
   int keys = 500000;
   int commands = 300000;
   int rounds = 3;
+  bool cluster_source = false;  // cluster → cluster against native replicas instead
 };
 
 struct Result {
@@ -106,6 +113,155 @@ Result round(const Args& args, bool cluster, bool transactions, uint32_t seed) {
   return r;
 }
 
+// Cluster → cluster: `keys` keys of 16 bytes, each SET on the source master serving its slot
+// (three loaders at once), loaded once for every round.
+void load_cluster(test::RedisCluster& source, int keys) {
+  std::vector<test::RedisServer*> masters = source.masters();
+  std::vector<std::vector<int>> of_master(masters.size());
+  std::vector<int> master_of_slot(kClusterSlots, -1);
+  for (size_t m = 0; m < masters.size(); m++) {
+    for (int s = 0; s < kClusterSlots; s++) {
+      if (master_of_slot[s] < 0 && source.master_of_slot(s) == masters[m]) {
+        master_of_slot[s] = static_cast<int>(m);
+      }
+    }
+  }
+  for (int i = 0; i < keys; i++) {
+    const int m = master_of_slot[key_slot("key:" + std::to_string(i))];
+    of_master[static_cast<size_t>(m)].push_back(i);
+  }
+  std::vector<std::thread> loaders;
+  std::atomic<bool> failed{false};
+  for (size_t m = 0; m < masters.size(); m++) {
+    loaders.emplace_back([&, m] {
+      const std::vector<int>& ids = of_master[m];
+      for (size_t at = 0; at < ids.size(); at += 100000) {
+        std::vector<std::vector<std::string>> cmds;
+        for (size_t i = at; i < std::min(ids.size(), at + 100000); i++) {
+          const std::string n = std::to_string(ids[i]);
+          cmds.push_back({"SET", "key:" + n,
+                          "value:" + std::string(10 - std::min<size_t>(10, n.size()), '0') + n});
+        }
+        if (test::pipeline(masters[m]->endpoint(), cmds, 1000) != 0) failed = true;
+      }
+    });
+  }
+  for (std::thread& t : loaders)
+    t.join();
+  if (failed) throw std::runtime_error("loading the source cluster failed");
+}
+
+// Three native replicas (plain redis-servers, REPLICAOF) of the source's masters at once:
+// from the REPLICAOF commands until every link is up with all of its master's keys.
+double native_replicas(test::RedisCluster& source) {
+  std::vector<test::RedisServer*> masters = source.masters();
+  std::vector<std::unique_ptr<BenchServer>> replicas;
+  for (size_t m = 0; m < masters.size(); m++) {
+    replicas.push_back(std::make_unique<BenchServer>("native-replica"));
+    if (!replicas.back()->start()) throw std::runtime_error("a replica did not start");
+  }
+  const int64_t t0 = now_us();
+  for (size_t m = 0; m < masters.size(); m++) {
+    replicas[m]->cmd({"REPLICAOF", "127.0.0.1", std::to_string(masters[m]->port())});
+  }
+  for (size_t m = 0; m < masters.size(); m++) {
+    const int64_t want = masters[m]->cmd({"DBSIZE"}).integer;
+    bool up = test::wait_until(
+        [&] {
+          return replicas[m]->info_str("replication", "master_link_status") == "up" &&
+                 replicas[m]->dbsize() >= want;
+        },
+        std::chrono::minutes(10));
+    if (!up) throw std::runtime_error("a native replica did not sync");
+  }
+  return static_cast<double>(now_us() - t0) / 1e6;
+}
+
+struct ClusterRound {
+  double seconds = 0, cpu = 0;
+  uint64_t peak_rss = 0;
+};
+
+// ferry from the source cluster into a new 3-master cluster: from its start until every
+// input streams (its RDB applied).
+ClusterRound ferry_cluster_round(test::RedisCluster& source, bool transactions) {
+  test::RedisCluster target;
+  if (!target.start()) throw std::runtime_error("the target cluster did not start");
+  const std::string cfg =
+      "server:\n  listen: 127.0.0.1:" + std::to_string(test::free_port()) +
+      "\ninput:\n  redis:\n    addresses: [" + source.node(0).address() +
+      "]\n    type: cluster\n  syncFrom: master\noutput:\n  redis:\n    addresses: [" +
+      target.node(0).address() + "]\n    type: cluster\n  replay:\n    replayTransaction: " +
+      (transactions ? "true" : "false") + "\n";
+  test::FerryProcess ferry;
+  const int64_t t0 = now_us();
+  if (!ferry.start(cfg)) throw std::runtime_error("ferry did not start");
+  auto streaming = [&] {
+    test::HttpResult r = test::http("GET", ferry.api() + "/syncer/status");
+    test::json all = test::json::parse(r.body, nullptr, false);
+    if (!all.is_array() || all.size() != source.masters().size()) return false;
+    for (const test::json& row : all) {
+      if (row.value("AppliedPhase", "") != "stream") return false;
+    }
+    return true;
+  };
+  if (!test::wait_until(streaming, std::chrono::minutes(10))) {
+    throw std::runtime_error("the full sync did not end: " + ferry.log());
+  }
+  ClusterRound r;
+  r.seconds = static_cast<double>(now_us() - t0) / 1e6;
+  ProcStats st = proc_stats(ferry.pid());
+  r.cpu = st.cpu_seconds;
+  r.peak_rss = st.peak_rss;
+  ferry.stop();
+  return r;
+}
+
+int run_cluster_source(const Args& args) {
+  test::RedisCluster source;
+  if (!source.start()) throw std::runtime_error("the source cluster did not start");
+  load_cluster(source, args.keys);
+  std::cout << "machine: " << machine_description() << "\n";
+  std::cout << "source: a 3-master cluster holding " << args.keys
+            << " keys of 16 bytes (each SET on its slot's master); target: a new 3-master "
+               "cluster each round. Native: three redis-server replicas syncing the three "
+               "masters at once. "
+            << args.rounds << " rounds, alternating, medians\n\n";
+  std::vector<double> native, tx, tx_cpu, plain, plain_cpu;
+  std::vector<double> tx_rss, plain_rss;
+  for (int i = 0; i < args.rounds; i++) {
+    native.push_back(native_replicas(source));
+    ClusterRound a = ferry_cluster_round(source, true);
+    ClusterRound b = ferry_cluster_round(source, false);
+    tx.push_back(a.seconds);
+    tx_cpu.push_back(a.cpu);
+    tx_rss.push_back(static_cast<double>(a.peak_rss));
+    plain.push_back(b.seconds);
+    plain_cpu.push_back(b.cpu);
+    plain_rss.push_back(static_cast<double>(b.peak_rss));
+    std::cerr << "round " << i + 1 << ": native " << native.back() << " s, ferry " << a.seconds
+              << " s (slot transactions), " << b.seconds << " s (replayTransaction: false)\n";
+  }
+  const double n = median(native);
+  std::cout
+      << "| case | full sync | ratio to native | keys/s | ferry CPU s per M keys | ferry peak "
+         "RSS |\n|---|---|---|---|---|---|\n";
+  char line[512];
+  std::snprintf(line, sizeof(line), "| 3 native replicas | %.2f s | 1.00 | %.0f | | |\n", n,
+                args.keys / n);
+  std::cout << line;
+  auto row = [&](const char* name, const std::vector<double>& t, const std::vector<double>& cpu,
+                 const std::vector<double>& rss) {
+    const double f = median(t);
+    std::snprintf(line, sizeof(line), "| %s | %.2f s | %.2f | %.0f | %.2f | %.0f MiB |\n", name, f,
+                  f / n, args.keys / f, median(cpu) / (args.keys / 1e6), median(rss) / (1 << 20));
+    std::cout << line << std::flush;
+  };
+  row("ferry, slot transactions", tx, tx_cpu, tx_rss);
+  row("ferry, replayTransaction: false", plain, plain_cpu, plain_rss);
+  return 0;
+}
+
 int run(const Args& args) {
   struct Case {
     const char* name;
@@ -153,13 +309,16 @@ int main(int argc, char** argv) {
       args.commands = std::stoi(argv[++i]);
     } else if (a == "--rounds" && i + 1 < argc) {
       args.rounds = std::stoi(argv[++i]);
+    } else if (a == "--cluster-source") {
+      args.cluster_source = true;
     } else {
-      std::cerr << "usage: ferry_cluster_bench [--keys N] [--commands N] [--rounds N]\n";
+      std::cerr << "usage: ferry_cluster_bench [--keys N] [--commands N] [--rounds N] "
+                   "[--cluster-source]\n";
       return 2;
     }
   }
   try {
-    return ferry::bench::run(args);
+    return args.cluster_source ? ferry::bench::run_cluster_source(args) : ferry::bench::run(args);
   } catch (const std::exception& e) {
     std::cerr << "ferry_cluster_bench: " << e.what() << "\n";
     return 1;

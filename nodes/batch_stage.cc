@@ -93,6 +93,7 @@ void BatchStage::open_batch(Open& open) {
   if (slot_tx_) {
     open.db = 0;  // a cluster has one DB, and the script runs in the connection's
     open.plain = false;
+    open.rdb_plain = rdb_plain_;
     open.slot_keys.clear();
     open.done.reset();
   }
@@ -142,7 +143,7 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
   if (c.probe_arg > 0 && c.probe_arg < c.argc) {
     open.probes.push_back(Probe{c.db, std::string(packet.cmds.arg(c, c.probe_arg))});
   }
-  if (slot_tx_) add_keys(open, packet, c);
+  if (slot_tx_ && !open.rdb_plain) add_keys(open, packet, c);
   if (open.last_seq != packet.seq) {
     b.seqs.push_back(packet.seq);
     open.last_seq = packet.seq;
@@ -281,6 +282,13 @@ void BatchStage::finish_slot_batch(Open& open) {
   }
 }
 
+void BatchStage::finish_rdb_batch(Open& open) {
+  Batch& b = *open.batch;
+  uint32_t& gen = gen_seen_[static_cast<size_t>(&open - open_.data())];
+  if (b.end.gen != gen) b.starts_generation = true;
+  gen = b.end.gen;
+}
+
 void BatchStage::add_alone(uint16_t node, const Packet& packet, const CommandList::Cmd& c,
                            uint64_t src_offset, bool everywhere, std::vector<BatchPtr>* out) {
   flush(node, out);
@@ -334,7 +342,9 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
   if (open.in_multi && !ctx_->transaction) return;  // a source MULTI is still open
   Batch& b = *open.batch;
   const bool probed = !open.probes.empty();
-  if (slot_tx_) {
+  if (slot_tx_ && open.rdb_plain) {
+    finish_rdb_batch(open);
+  } else if (slot_tx_) {
     finish_slot_batch(open);
   } else if (probed) {
     insert_probes(open);
@@ -409,7 +419,7 @@ void BatchStage::add_command(const PacketPtr& packet, const CommandList::Cmd& c,
     add_alone(c.node, *packet, c, unit_offsets_[i], true, out);
     return;
   }
-  if (slot_tx_ && c.argc > ckpt::kApplyScriptMaxArgs) {
+  if (slot_tx_ && !rdb_plain_ && c.argc > ckpt::kApplyScriptMaxArgs) {
     add_alone(c.node, *packet, c, unit_offsets_[i], false, out);
     return;
   }
@@ -422,6 +432,7 @@ void BatchStage::add_command(const PacketPtr& packet, const CommandList::Cmd& c,
     return;
   }
   Open& open = open_[c.node];
+  if (open.batch && open.rdb_plain != rdb_plain_) flush(c.node, out);  // the RDB ends
   // A key a slot migration brought in waits for the other inputs (the parse stage starts
   // a packet with it): what came before goes on without it, in a batch of its own.
   if (i == 0 && (c.flags & CommandList::kImported) && open.batch && open.batch->import_at == 0) {
@@ -448,6 +459,8 @@ void BatchStage::process(const PacketPtr& packet, std::vector<BatchPtr>* out) {
   // node's run in two. Guard parts keep it from completing while its batches go out.
   ctx_->tracker->adjust(packet->seq, kGuardParts);
   batches_of_packet_ = 0;
+  rdb_plain_ = slot_tx_ && packet->end.phase == SourcePosition::Phase::kRdb &&
+               ctx_->replay->key_exists != KeyExists::kError;
   const CommandList& cmds = packet->cmds;
   // Each command's source position: the end of the unit it belongs to (for reports).
   unit_offsets_.resize(cmds.size());

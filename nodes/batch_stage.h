@@ -77,6 +77,8 @@ class BatchStage {
     // arguments than the script can pass on).
     std::vector<std::pair<int16_t, std::string>> slot_keys;
     bool plain = false;
+    // Keys of a full sync's RDB, in slot transaction mode: plain commands (see rdb_plain_).
+    bool rdb_plain = false;
     // ... and the end of the last unit it holds whole: what its slot checkpoints claim (a
     // unit a command that goes alone cut in two is not applied until its last part is).
     std::optional<ckpt::SlotPosition> done;
@@ -94,6 +96,8 @@ class BatchStage {
   // after its data).
   void finish_slot_batch(Open& open);
   void add_keys(Open& open, const Packet& packet, const CommandList::Cmd& c);
+  // The batch of RDB keys as it is: no script, no slot checkpoint (rdb_plain_).
+  void finish_rdb_batch(Open& open);
   // Slot transactions: command c in a plain batch of its own on `node` (what came before
   // on that node goes first); `everywhere`: sent to every master, after it every slot
   // checkpoint of the node moves to its position — unless they are there already (a
@@ -112,6 +116,14 @@ class BatchStage {
   // checkpoint's value once the batches so far are applied.
   const bool slot_tx_;
   std::vector<std::string> slot_value_;
+  // Slot transactions, while the packet being added is of a full sync's RDB: its keys go as
+  // plain commands, without the apply script. Writing a snapshot's key again is harmless —
+  // RESTORE REPLACE, SET, a rebuild through a temporary key are idempotent — so the input's
+  // low watermark is all a resume needs there; a slot's stream commands still commit with its
+  // checkpoint, and after a restart the RDB keys of a slot whose checkpoint is in the stream
+  // are left out (the route stage). Not with keyExists: error, whose probes would meet
+  // ferry's own keys of the first try.
+  bool rdb_plain_ = false;
   std::vector<uint32_t> gen_seen_;        // by node: the cache generation of its last batch
   std::vector<ckpt::SlotPosition> done_;  // by node: what its last batch claimed
   uint64_t slot_batch_ = 0;               // the last batch id (ckpt::SlotPosition::batch)

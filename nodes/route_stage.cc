@@ -143,85 +143,85 @@ void RouteStage::skip(Packet& packet, size_t i, const std::string& why, SkipReas
 
 void RouteStage::route_cluster(Packet& packet) {
   CommandList& cmds = packet.cmds;
-  const TargetMap& map = *ctx_->target;
   std::vector<SkipRecord> records;
   std::vector<bool> marked(cmds.size(), false);
   bool any_split = false;
-  const bool slot_tx = ctx_->slot_transactions;
-  size_t multi_at = SIZE_MAX;  // the open source MULTI
-  int multi_slot = -1;         // the one slot of its keys so far
-  bool multi_mixed = false;    // its commands go to more than one slot or node
-  int multi_node = -1;         // the one master of its keys so far
-  bool multi_nodes = false;    // its commands go to more than one master
+  Multi multi;
   for (size_t i = 0; i < cmds.size(); i++) {
     CommandList::Cmd& c = cmds.cmd(i);
     c.node = 0;
     if (c.flags & CommandList::kDropped) continue;
     if (c.flags & CommandList::kMulti) {
-      multi_at = i;
-      multi_slot = -1;
-      multi_mixed = false;
-      multi_node = -1;
-      multi_nodes = false;
-      continue;
-    }
-    if (c.flags & CommandList::kExec) {
-      if (!slot_tx && multi_at != SIZE_MAX && !multi_mixed && multi_slot >= 0) {
-        c.node = cmds.cmd(multi_at).node = map.node_of_slot(multi_slot);
-      } else {
-        // No one slot holds them all: a cluster cannot run them as one transaction. The EXEC
-        // keeps the unit's end; the commands go to their own masters.
-        if (multi_at != SIZE_MAX) cmds.cmd(multi_at).flags |= CommandList::kDropped;
-        c.flags |= CommandList::kDropped;
-        if (slot_tx ? multi_nodes : multi_mixed) {
-          uint64_t n = ++ctx_->counters->transactions_split;
-          if (logged(++splits_logged_)) {
-            LOG_WARN(
-                "input %s: a source MULTI/EXEC whose keys span slots of the target cluster is "
-                "written without its framing (%llu so far)",
-                ctx_->input.c_str(), static_cast<unsigned long long>(n));
-          }
-        }
-      }
-      multi_at = SIZE_MAX;
-      continue;
-    }
-    if (c.flags & CommandList::kSlotFlush) {  // a part for each master with those slots
-      marked[i] = any_split = multi_mixed = multi_nodes = true;
-      continue;
-    }
-    int slot = -1;
-    std::string why;
-    SkipReason reason = SkipReason::kOther;
-    switch (destination(cmds, c, &slot, &why, &reason)) {
-      case Dest::kSlot:
-        c.node = map.node_of_slot(slot);
-        c.slot = static_cast<int16_t>(slot);
-        if (multi_slot < 0) multi_slot = slot;
-        multi_mixed |= slot != multi_slot;
-        if (multi_node < 0) multi_node = c.node;
-        multi_nodes |= c.node != multi_node;
-        break;
-      case Dest::kAny:
-        multi_mixed = true;
-        if (multi_node < 0) multi_node = 0;
-        multi_nodes |= multi_node != 0;
-        break;
-      case Dest::kAll:
-        c.node = CommandList::kAllNodes;
-        multi_mixed = multi_nodes = true;
-        break;
-      case Dest::kSplit:
-        marked[i] = any_split = multi_mixed = multi_nodes = true;
-        break;
-      case Dest::kSkip:
-        skip(packet, i, why, reason, &records);
-        break;
+      multi = Multi();
+      multi.at = i;
+    } else if (c.flags & CommandList::kExec) {
+      end_multi(cmds, i, multi);
+      multi = Multi();
+    } else if (c.flags & CommandList::kSlotFlush) {  // a part for each master with its slots
+      marked[i] = any_split = true;
+      multi.everywhere();
+    } else {
+      marked[i] = route_command(packet, i, &multi, &records);
+      any_split |= marked[i];
     }
   }
   if (any_split) split(packet, marked);
   if (!applied_.empty()) drop_applied(packet);
   if (!records.empty() && ctx_->report_skipped) ctx_->report_skipped(std::move(records));
+}
+
+// A source EXEC: its transaction keeps its framing, on the master of its one slot, or goes
+// without it (counted when its keys span slots — in slot transaction mode, masters).
+void RouteStage::end_multi(CommandList& cmds, size_t exec, const Multi& multi) {
+  CommandList::Cmd& c = cmds.cmd(exec);
+  const bool slot_tx = ctx_->slot_transactions;
+  if (!slot_tx && multi.at != SIZE_MAX && !multi.mixed && multi.slot >= 0) {
+    c.node = cmds.cmd(multi.at).node = ctx_->target->node_of_slot(multi.slot);
+    return;
+  }
+  // No one slot holds them all: a cluster cannot run them as one transaction. The EXEC
+  // keeps the unit's end; the commands go to their own masters.
+  if (multi.at != SIZE_MAX) cmds.cmd(multi.at).flags |= CommandList::kDropped;
+  c.flags |= CommandList::kDropped;
+  if (!(slot_tx ? multi.nodes : multi.mixed)) return;
+  uint64_t n = ++ctx_->counters->transactions_split;
+  if (logged(++splits_logged_)) {
+    LOG_WARN(
+        "input %s: a source MULTI/EXEC whose keys span slots of the target cluster is written "
+        "without its framing (%llu so far)",
+        ctx_->input.c_str(), static_cast<unsigned long long>(n));
+  }
+}
+
+// Where command i goes (its node and slot, or skipped); true when it is to be split.
+bool RouteStage::route_command(Packet& packet, size_t i, Multi* multi,
+                               std::vector<SkipRecord>* records) {
+  CommandList::Cmd& c = packet.cmds.cmd(i);
+  int slot = -1;
+  std::string why;
+  SkipReason reason = SkipReason::kOther;
+  switch (destination(packet.cmds, c, &slot, &why, &reason)) {
+    case Dest::kSlot:
+      c.node = ctx_->target->node_of_slot(slot);
+      c.slot = static_cast<int16_t>(slot);
+      multi->add(slot, c.node);
+      return false;
+    case Dest::kAny:
+      multi->mixed = true;
+      multi->add_node(0);
+      return false;
+    case Dest::kAll:
+      c.node = CommandList::kAllNodes;
+      multi->everywhere();
+      return false;
+    case Dest::kSplit:
+      multi->everywhere();
+      return true;
+    case Dest::kSkip:
+      skip(packet, i, why, reason, records);
+      return false;
+  }
+  return false;
 }
 
 void RouteStage::drop_applied(Packet& packet) {

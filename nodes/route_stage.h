@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +34,28 @@ class RouteStage {
   enum class Dest { kSlot, kAny, kAll, kSplit, kSkip };  // kAny: one master, whichever
   Dest destination(const CommandList& cmds, const CommandList::Cmd& c, int* slot, std::string* why,
                    SkipReason* reason) const;
+  // The source MULTI being routed: whether its commands stay in one slot, on one master.
+  struct Multi {
+    size_t at = SIZE_MAX;  // the MULTI's index (SIZE_MAX: none open)
+    int slot = -1;         // the one slot of its keys so far
+    int node = -1;         // ... and their one master
+    bool mixed = false;    // more than one slot, or a command of no one slot
+    bool nodes = false;    // more than one master
+    void add_node(int n) {
+      if (node < 0) node = n;
+      nodes |= n != node;
+    }
+    void add(int s, int n) {
+      if (slot < 0) slot = s;
+      mixed |= s != slot;
+      add_node(n);
+    }
+    void everywhere() { mixed = nodes = true; }
+  };
+
   void route_cluster(Packet& packet);
+  void end_multi(CommandList& cmds, size_t exec, const Multi& multi);
+  bool route_command(Packet& packet, size_t i, Multi* multi, std::vector<SkipRecord>* records);
   // Rebuilds the packet's commands with those marked (kSplit, a shard's flush) replaced by
   // their parts: one per slot, or one per master.
   void split(Packet& packet, const std::vector<bool>& marked);
