@@ -25,6 +25,13 @@ bool splittable(std::string_view name, bool* pairs) {
   return *pairs || iequals(name, "DEL") || iequals(name, "UNLINK");
 }
 
+// Commands across slots written as their effect, per key: a propagated SMOVE moved its
+// member (Redis propagates it only then), so it is SREM from the source set and SADD to the
+// destination.
+bool effect_split(std::string_view name, uint32_t argc) {
+  return argc == 4 && iequals(name, "SMOVE");
+}
+
 // Appends a copy of command c of `in` (its bytes and metadata) to `out`.
 void copy_command(const CommandList& in, const CommandList::Cmd& c, CommandList* out) {
   std::vector<resp::ArgSpan> rel(c.argc);
@@ -118,7 +125,7 @@ RouteStage::Dest RouteStage::destination(const CommandList& cmds, const CommandL
   *slot = first;
   if (!mixed) return Dest::kSlot;
   bool pairs = false;
-  if (splittable(name, &pairs)) return Dest::kSplit;
+  if (splittable(name, &pairs) || effect_split(name, c.argc)) return Dest::kSplit;
   *reason = SkipReason::kCrossSlot;
   *why =
       "its keys are in different slots of the target cluster and its effect cannot be "
@@ -263,6 +270,14 @@ void RouteStage::split(Packet& packet, const std::vector<bool>& marked) {
 
 // Per-key commands: one part for each slot, slots in the order their first key came.
 void RouteStage::split_keys(const CommandList& in, const CommandList::Cmd& c, CommandList* out) {
+  if (effect_split(in.arg(c, 0), c.argc)) {  // SMOVE src dst member
+    const std::string_view src = in.arg(c, 1), dst = in.arg(c, 2), member = in.arg(c, 3);
+    out->add({"SREM", src, member}, c.db, 0);
+    end_part(c, 0, 2, key_slot(src), out);
+    out->add({"SADD", dst, member}, c.db, 0);
+    end_part(c, 1, 2, key_slot(dst), out);
+    return;
+  }
   bool pairs = false;
   splittable(in.arg(c, 0), &pairs);
   const uint32_t step = pairs ? 2 : 1;
@@ -281,8 +296,8 @@ void RouteStage::split_keys(const CommandList& in, const CommandList::Cmd& c, Co
       out->arg(in.arg(c, a));
       if (pairs) out->arg(in.arg(c, a + 1));
     }
-    end_part(c, g, groups.size(), ctx_->target->node_of_slot(groups[g].first), groups[g].first,
-             out);
+    out->end(c.db, 0, c.check);
+    end_part(c, g, groups.size(), groups[g].first, out);
   }
 }
 
@@ -328,15 +343,16 @@ void RouteStage::split_slot_flush(const CommandList& in, const CommandList::Cmd&
   }
 }
 
-// Ends part `index` of `count` of command c: the last keeps its unit's end.
-void RouteStage::end_part(const CommandList::Cmd& c, size_t index, size_t count, uint16_t node,
-                          int slot, CommandList* out) {
-  const bool last = index + 1 == count;
-  uint16_t flags = last ? c.flags : (c.flags & ~CommandList::kUnitEnd);
-  if (index > 0) flags |= CommandList::kExtraPart;
-  out->end(c.db, flags, c.check);
+// The last command of `out` as part `index` of `count` of command c, in `slot`: the last
+// part keeps the unit's end, later ones are not counted again.
+void RouteStage::end_part(const CommandList::Cmd& c, size_t index, size_t count, int slot,
+                          CommandList* out) {
   CommandList::Cmd& n = out->cmd(out->size() - 1);
-  n.node = node;
+  const bool last = index + 1 == count;
+  n.flags = last ? c.flags : (c.flags & ~CommandList::kUnitEnd);
+  if (index > 0) n.flags |= CommandList::kExtraPart;
+  n.check = c.check;
+  n.node = ctx_->target->node_of_slot(slot);
   n.slot = static_cast<int16_t>(slot);
   n.stat = c.stat;
   if (last) n.src_end = c.src_end;

@@ -61,8 +61,7 @@ class RouteStage {
   void split(Packet& packet, const std::vector<bool>& marked);
   void split_keys(const CommandList& in, const CommandList::Cmd& c, CommandList* out);
   void split_slot_flush(const CommandList& in, const CommandList::Cmd& c, CommandList* out);
-  void end_part(const CommandList::Cmd& c, size_t index, size_t count, uint16_t node, int slot,
-                CommandList* out);
+  void end_part(const CommandList::Cmd& c, size_t index, size_t count, int slot, CommandList* out);
   void skip(Packet& packet, size_t i, const std::string& why, SkipReason reason,
             std::vector<SkipRecord>* records);
   // Leaves out the commands whose slot's checkpoint (StageContext::slot_checkpoints) is at

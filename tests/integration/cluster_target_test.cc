@@ -127,6 +127,18 @@ TEST(ClusterTarget, StandaloneIntoThreeMastersWithCrossSlotCommandsUnderPipeline
   for (RedisServer* m : s.target.masters())
     EXPECT_GT(m->cmd({"DBSIZE"}).integer, 100) << m->address();
 
+  // An SMOVE across slots is written as its effect (SREM there, SADD here); the second one
+  // empties the source set, which goes.
+  ASSERT_NE(key_slot("set:a"), key_slot("set:b"));
+  s.source.cmd({"SADD", "set:a", "m1", "m2"});
+  s.source.cmd({"SMOVE", "set:a", "set:b", "m1"});
+  s.source.cmd({"SMOVE", "set:a", "set:b", "m2"});
+  ASSERT_TRUE(wait_applied(s.ferry, s.source, seconds(30)));
+  RedisServer* holder = s.target.master_of_key("set:b");
+  ASSERT_NE(holder, nullptr);
+  EXPECT_EQ(holder->cmd({"SCARD", "set:b"}).integer, 2);
+  EXPECT_EQ(s.target.master_of_key("set:a")->cmd({"EXISTS", "set:a"}).integer, 0);
+
   // A RENAME across slots cannot be written as such yet: skipped and recorded, never sent.
   std::string from = "s:1", to = "s:2";
   ASSERT_NE(key_slot(from), key_slot(to));

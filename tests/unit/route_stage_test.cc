@@ -36,6 +36,7 @@ struct Route {
     table->add("mset", -3, {1, -1, 2});
     table->add("msetnx", -3, {1, -1, 2});
     table->add("rename", 3, {1, 2, 1});
+    table->add("smove", 4, {1, 2, 1});
     table->add("incr", 2, {1, 1, 1});
     table->add("set", -3, {1, 1, 1});
     table->add("publish", 3);
@@ -124,6 +125,33 @@ TEST(RouteStage, KeysGoToTheirSlotsMasterAndPerKeyCommandsAreSplit) {
   EXPECT_EQ(r.tracker.pending(), 1u);
   r.tracker.done(0);
   EXPECT_EQ(r.tracker.pending(), 0u);
+}
+
+// A propagated SMOVE moved its member: across slots, SREM there and SADD here.
+TEST(RouteStage, SmoveAcrossSlotsIsWrittenAsItsEffect) {
+  Route r;
+  Packet p = r.route({{"SMOVE", kA, kB, "m"}});
+  ASSERT_EQ(p.cmds.size(), 2u);
+  const CommandList::Cmd& rem = p.cmds.cmd(0);
+  const CommandList::Cmd& add = p.cmds.cmd(1);
+  EXPECT_EQ(p.cmds.arg(rem, 0), "SREM");
+  EXPECT_EQ(p.cmds.arg(rem, 1), kA);
+  EXPECT_EQ(p.cmds.arg(rem, 2), "m");
+  EXPECT_EQ(rem.node, node_of(kA));
+  EXPECT_FALSE(rem.flags & CommandList::kUnitEnd);
+  EXPECT_EQ(p.cmds.arg(add, 0), "SADD");
+  EXPECT_EQ(p.cmds.arg(add, 1), kB);
+  EXPECT_EQ(p.cmds.arg(add, 2), "m");
+  EXPECT_EQ(add.node, node_of(kB));
+  EXPECT_EQ(add.slot, key_slot(kB));
+  EXPECT_TRUE(add.flags & CommandList::kUnitEnd);
+  EXPECT_TRUE(add.flags & CommandList::kExtraPart);
+  EXPECT_EQ(add.src_end, 10u);
+  EXPECT_TRUE(r.skipped.empty());
+  // In one slot it goes as it is.
+  Packet q = r.route({{"SMOVE", "{a}1", "{a}2", "m"}});
+  ASSERT_EQ(q.cmds.size(), 1u);
+  EXPECT_EQ(q.cmds.arg(q.cmds.cmd(0), 0), "SMOVE");
 }
 
 TEST(RouteStage, WhatCannotBeSplitIsSkippedAndRecorded) {
