@@ -96,6 +96,7 @@ void BatchStage::open_batch(Open& open) {
     open.rdb_plain = rdb_plain_;
     open.slot_keys.clear();
     open.done.reset();
+    open.last_own.reset();
   }
   open.probe_at = b.wire.size();
   open.probe_index = static_cast<uint32_t>(b.expects.size());
@@ -143,7 +144,14 @@ void BatchStage::add(Open& open, const Packet& packet, const CommandList::Cmd& c
   if (c.probe_arg > 0 && c.probe_arg < c.argc) {
     open.probes.push_back(Probe{c.db, std::string(packet.cmds.arg(c, c.probe_arg))});
   }
-  if (slot_tx_ && !open.rdb_plain) add_keys(open, packet, c);
+  if (slot_tx_ && !open.rdb_plain) {
+    add_keys(open, packet, c);
+    if (c.src_end > 0) {
+      ckpt::SlotPosition own = slot_position(packet.end);
+      own.offset = c.src_end;
+      open.last_own = own;
+    }
+  }
   if (open.last_seq != packet.seq) {
     b.seqs.push_back(packet.seq);
     open.last_seq = packet.seq;
@@ -239,8 +247,10 @@ void BatchStage::finish_slot_batch(Open& open) {
   uint32_t& gen = gen_seen_[node];
   if (b.end.phase == SourcePosition::Phase::kRdb && b.end.gen != gen) b.starts_generation = true;
   gen = b.end.gen;
-  // No whole unit here: no further than the batch before claimed.
+  // No whole unit here: no further than the batch before claimed — or, cut inside a unit,
+  // than its last command (every command of this node up to it is here or before).
   ckpt::SlotPosition done = open.done ? *open.done : done_[node];
+  if (open.last_own && !done.at_or_after(*open.last_own)) done = *open.last_own;
   done.batch = ++slot_batch_;
   done_[node] = done;
   const std::string end = ckpt::encode(done);
@@ -294,6 +304,9 @@ void BatchStage::add_alone(uint16_t node, const Packet& packet, const CommandLis
   flush(node, out);
   ckpt::SlotPosition at = slot_position(packet.end);
   at.offset = src_offset;
+  // Inside a source MULTI with more after it, its own position: what came before it on this
+  // node is applied (the gate below), what comes after it is not yet.
+  at = own_position(c, at);
   std::vector<int> slots;
   bool applied = everywhere;
   for (int s = 0; everywhere && s < kClusterSlots; s++) {
@@ -311,10 +324,7 @@ void BatchStage::add_alone(uint16_t node, const Packet& packet, const CommandLis
   add_gate(b);  // what came before on this node was answered
   add(open, packet, c, src_offset);
   if (everywhere && !slots.empty()) {
-    // Inside a unit (a source MULTI with more after it) only as far as the node's last
-    // batch claimed: the rest of the unit is not applied yet.
     ckpt::SlotPosition marked = at;
-    if (!(c.flags & CommandList::kUnitEnd)) marked = done_[node];
     marked.batch = ++slot_batch_;
     done_[node] = marked;
     const std::string value = ckpt::encode(marked);

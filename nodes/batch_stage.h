@@ -82,6 +82,10 @@ class BatchStage {
     // ... and the end of the last unit it holds whole: what its slot checkpoints claim (a
     // unit a command that goes alone cut in two is not applied until its last part is).
     std::optional<ckpt::SlotPosition> done;
+    // ... and the own position of its last command that has one (one inside a source MULTI,
+    // or a unit's last): a batch cut inside a unit (by a command that goes alone) holds every
+    // command of its node up to there.
+    std::optional<ckpt::SlotPosition> last_own;
   };
 
   void add(Open& open, const Packet& packet, const CommandList::Cmd& c, uint64_t src_offset);

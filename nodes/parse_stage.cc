@@ -72,10 +72,14 @@ bool ParseStage::add_slot_flush(CommandList& cmds, std::string_view why, uint16_
   }
   LOG_INFO("input %s: %.*s: the keys of the shard's slots %s are removed from the target",
            ctx_->input.c_str(), static_cast<int>(why.size()), why.data(), slots.c_str());
-  cmds.add({"EVAL", slot_flush::kScanScript, "0", why, slots}, ctx_->replay->map_db(0),
-           flags | CommandList::kSlotFlush, ReplyCheck::kControl);
+  const std::vector<std::string> argv = slot_flush::scan_command(why, slots);
+  cmds.begin(static_cast<uint32_t>(argv.size()));
+  for (const std::string& a : argv)
+    cmds.arg(a);
+  cmds.end(ctx_->replay->map_db(0), flags | CommandList::kSlotFlush, ReplyCheck::kControl);
   return true;
 }
+
 ParseStage::~ParseStage() = default;
 
 void ParseStage::fail(const Status& st) {
@@ -168,7 +172,7 @@ void ParseStage::begin_rdb(const SourceChunk& chunk) {
   if (phase_ == Phase::kFailed) return;
   abandon_multi();
   emit();
-  if (streamed_) {
+  if (streamed_ && !ctx_->source_cluster) {  // a shard's keys are removed first (below)
     LOG_WARN(
         "input %s: a new full sync starts after the stream was applied; keys deleted on the "
         "source in between stay on the target (a forced full sync with flushdb removes them)",
@@ -354,6 +358,92 @@ void ParseStage::feed_stream(const SourceChunk& chunk) {
 
 void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgSpan>& args,
                             uint64_t end) {
+  const bool in_multi = in_multi_ && cur_;
+  const size_t before = in_multi ? cur_->cmds.size() : 0;
+  add_command(bytes, args, end);
+  // Inside a source MULTI each command keeps its own end too: one that goes alone on a
+  // cluster target (a FLUSHALL) marks its own position, not its unit's (nodes/batch_stage.h).
+  if (in_multi && in_multi_ && cur_) {
+    for (size_t i = before; i < cur_->cmds.size(); i++)
+      cur_->cmds.cmd(i).src_end = end;
+  }
+}
+
+// A command that names a DB, with targetDb / targetDbMap: rewritten for the target's DBs.
+// False when it is not one of them (it goes on as any other command).
+bool ParseStage::add_mapped(CommandList& cmds, std::string_view bytes,
+                            const std::vector<resp::ArgSpan>& args, uint64_t end, uint16_t unit) {
+  auto arg = [&](size_t i) { return bytes.substr(args[i].off, args[i].len); };
+  std::string_view name = arg(0);
+  const ReplayConfig& r = *ctx_->replay;
+  if (is(name, "FLUSHALL")) {
+    // Only the DBs this source writes to are emptied.
+    std::set<int> dbs;
+    for (int d = 0; d < 16; d++)
+      dbs.insert(r.map_db(d));
+    for (int d : dbs) {
+      std::vector<std::string_view> rest;
+      if (args.size() > 1) rest.push_back(arg(1));
+      add_for_target(cmds, "FLUSHDB", rest, d, 0);
+    }
+    if (!in_multi_) cmds.end_unit(end);
+    maybe_emit();
+    return true;
+  }
+  if (is(name, "SWAPDB") && args.size() == 3) {
+    int64_t a, b;
+    if (parse_int(arg(1), &a) && parse_int(arg(2), &b)) {
+      int ma = r.map_db(static_cast<int>(a)), mb = r.map_db(static_cast<int>(b));
+      if (ma == mb) {
+        LOG_WARN(
+            "input %s: SWAPDB %lld %lld at offset %llu cannot be replayed: both DBs map "
+            "to target DB %d",
+            ctx_->input.c_str(), static_cast<long long>(a), static_cast<long long>(b),
+            static_cast<unsigned long long>(end), ma);
+        ctx_->counters->commands_filtered++;
+        return true;
+      }
+      const std::string sa = std::to_string(ma), sb = std::to_string(mb);
+      add_for_target(cmds, "SWAPDB", {sa, sb}, -1, unit);
+      if (unit) cmds.end_unit(end);
+      maybe_emit();
+      return true;
+    }
+  }
+  if (is(name, "MOVE") && args.size() == 3) {
+    int64_t to;
+    if (parse_int(arg(2), &to)) {
+      cmds.add({"MOVE", arg(1), std::to_string(r.map_db(static_cast<int>(to)))}, r.map_db(db_),
+               unit);
+      if (unit) cmds.end_unit(end);
+      maybe_emit();
+      return true;
+    }
+  }
+  if (is(name, "COPY")) {
+    for (size_t i = 3; i + 1 < args.size(); i++) {
+      int64_t to;
+      if (is(arg(i), "DB") && parse_int(arg(i + 1), &to)) {
+        cmds.begin();
+        for (size_t j = 0; j < args.size(); j++) {
+          if (j == i + 1) {
+            cmds.arg(std::to_string(r.map_db(static_cast<int>(to))));
+          } else {
+            cmds.arg(arg(j));
+          }
+        }
+        cmds.end(r.map_db(db_), unit);
+        if (unit) cmds.end_unit(end);
+        maybe_emit();
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+void ParseStage::add_command(std::string_view bytes, const std::vector<resp::ArgSpan>& args,
+                             uint64_t end) {
   if (phase_ != Phase::kStream) return;
   if (!args.empty() && !in_multi_ && is(bytes.substr(args[0].off, args[0].len), "RESTORE-ASKING")) {
     // A key a slot migration brought in starts a packet (it waits for the other inputs: what
@@ -415,71 +505,7 @@ void ParseStage::on_command(std::string_view bytes, const std::vector<resp::ArgS
     }
     return;
   }
-  if (r.has_db_mapping()) {
-    if (is(name, "FLUSHALL")) {
-      // Only the DBs this source writes to are emptied.
-      std::set<int> dbs;
-      for (int d = 0; d < 16; d++)
-        dbs.insert(r.map_db(d));
-      for (int d : dbs) {
-        std::vector<std::string_view> rest;
-        if (args.size() > 1) rest.push_back(arg(1));
-        add_for_target(cmds, "FLUSHDB", rest, d, 0);
-      }
-      if (!in_multi_) cmds.end_unit(end);
-      maybe_emit();
-      return;
-    }
-    if (is(name, "SWAPDB") && args.size() == 3) {
-      int64_t a, b;
-      if (parse_int(arg(1), &a) && parse_int(arg(2), &b)) {
-        int ma = r.map_db(static_cast<int>(a)), mb = r.map_db(static_cast<int>(b));
-        if (ma == mb) {
-          LOG_WARN(
-              "input %s: SWAPDB %lld %lld at offset %llu cannot be replayed: both DBs map "
-              "to target DB %d",
-              ctx_->input.c_str(), static_cast<long long>(a), static_cast<long long>(b),
-              static_cast<unsigned long long>(end), ma);
-          ctx_->counters->commands_filtered++;
-          return;
-        }
-        const std::string sa = std::to_string(ma), sb = std::to_string(mb);
-        add_for_target(cmds, "SWAPDB", {sa, sb}, -1, unit);
-        if (unit) cmds.end_unit(end);
-        maybe_emit();
-        return;
-      }
-    }
-    if (is(name, "MOVE") && args.size() == 3) {
-      int64_t to;
-      if (parse_int(arg(2), &to)) {
-        cmds.add({"MOVE", arg(1), std::to_string(r.map_db(static_cast<int>(to)))}, r.map_db(db_),
-                 unit);
-        if (unit) cmds.end_unit(end);
-        maybe_emit();
-        return;
-      }
-    }
-    if (is(name, "COPY")) {
-      for (size_t i = 3; i + 1 < args.size(); i++) {
-        int64_t to;
-        if (is(arg(i), "DB") && parse_int(arg(i + 1), &to)) {
-          cmds.begin();
-          for (size_t j = 0; j < args.size(); j++) {
-            if (j == i + 1) {
-              cmds.arg(std::to_string(r.map_db(static_cast<int>(to))));
-            } else {
-              cmds.arg(arg(j));
-            }
-          }
-          cmds.end(r.map_db(db_), unit);
-          if (unit) cmds.end_unit(end);
-          maybe_emit();
-          return;
-        }
-      }
-    }
-  }
+  if (r.has_db_mapping() && add_mapped(cmds, bytes, args, end, unit)) return;
   const int db = r.map_db(db_);
   if (is(name, "RESTORE-ASKING") && args.size() >= 4) {
     // A key a slot migration brought into the source shard: RESTORE REPLACE (a retried

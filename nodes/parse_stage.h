@@ -36,6 +36,9 @@ class ParseStage : private rdb::RdbSink {
   void begin_stream(const SourceChunk& chunk);
   void feed_stream(const SourceChunk& chunk);
   void on_command(std::string_view bytes, const std::vector<resp::ArgSpan>& args, uint64_t end);
+  void add_command(std::string_view bytes, const std::vector<resp::ArgSpan>& args, uint64_t end);
+  bool add_mapped(CommandList& cmds, std::string_view bytes, const std::vector<resp::ArgSpan>& args,
+                  uint64_t end, uint16_t unit);
   void fail(const Status& st);
   void charge_reader();
   // Adds the removal of the shard's slots' keys from the target (proto/slot_flush.h), for

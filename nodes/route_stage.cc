@@ -240,7 +240,9 @@ void RouteStage::drop_applied(Packet& packet) {
     if (c.flags & CommandList::kUnitEnd) at.offset = c.src_end;
     if (c.slot < 0 || (c.flags & CommandList::kDropped)) continue;
     const std::optional<ckpt::SlotPosition>& applied = applied_[static_cast<size_t>(c.slot)];
-    if (applied && applied->at_or_after(at)) {
+    // A slot checkpoint is a unit's end, or the position of a command that went alone inside
+    // a unit (nodes/batch_stage.h): what ends at or before it is applied.
+    if (applied && applied->at_or_after(own_position(c, at))) {
       c.flags |= CommandList::kDropped;
       dropped++;
     }
@@ -322,19 +324,14 @@ void RouteStage::split_slot_flush(const CommandList& in, const CommandList::Cmd&
     return;
   }
   for (size_t p = 0; p < parts.size(); p++) {
-    const std::vector<int>& slots = of_node[parts[p]];
-    out->begin(4 + 2 * static_cast<uint32_t>(slots.size()));
-    out->arg("EVAL");
-    out->arg(slot_flush::kClusterScript);
-    out->arg("0");
-    out->arg(in.arg(c, 3));
-    for (int s : slots) {
-      out->arg_int(s);
-      out->arg(slot_flush::probe_key(s));
-    }
-    // Each part ends the unit, as a copy of a command for every master does: its master's
-    // slot checkpoints move to the flush's own position, so a replay never runs it there
-    // again over what came after it.
+    const std::vector<std::string> argv =
+        slot_flush::cluster_command(in.arg(c, 3), of_node[parts[p]]);
+    out->begin(static_cast<uint32_t>(argv.size()));
+    for (const std::string& a : argv)
+      out->arg(a);
+    // Each part ends the unit where the flush did, as a copy of a command for every master
+    // does (inside a source MULTI none does): its master's slot checkpoints move to the
+    // flush's own position, so a replay never runs it there again over what came after it.
     out->end(c.db, p > 0 ? c.flags | CommandList::kExtraPart : c.flags, c.check);
     CommandList::Cmd& n = out->cmd(out->size() - 1);
     n.node = parts[p];
@@ -355,7 +352,7 @@ void RouteStage::end_part(const CommandList::Cmd& c, size_t index, size_t count,
   n.node = ctx_->target->node_of_slot(slot);
   n.slot = static_cast<int16_t>(slot);
   n.stat = c.stat;
-  if (last) n.src_end = c.src_end;
+  n.src_end = c.src_end;  // the source command's own end; the last part ends its unit
 }
 
 }  // namespace ferry

@@ -33,4 +33,11 @@ inline ckpt::SlotPosition slot_position(const SourcePosition& p) {
   return s;
 }
 
+// Command c's own position, where its unit ends at `unit_end`: its own end when it has one
+// before the unit's (a command inside a source MULTI).
+inline ckpt::SlotPosition own_position(const CommandList::Cmd& c, ckpt::SlotPosition unit_end) {
+  if (c.src_end > 0 && c.src_end < unit_end.offset) unit_end.offset = c.src_end;
+  return unit_end;
+}
+
 }  // namespace ferry

@@ -335,7 +335,13 @@ Status Supervisor::prepare_full_sync(const std::vector<std::string>& inputs, boo
     if (st.is_ok() && target.cluster) st = delete_slot_checkpoints(target, creds, n);
     if (!st.is_ok()) break;
   }
-  if (st.is_ok() && flushdb && inputs.size() < options_.configured_inputs.size()) {
+  // Some of a source cluster's inputs: their slots' keys only (other shards share the
+  // target). Several standalone sources are all flushed together or not at all (full_sync).
+  const std::set<std::string> listed(inputs.begin(), inputs.end());
+  const bool some = config_.input.redis.type == RedisType::kCluster &&
+                    listed != std::set<std::string>(options_.configured_inputs.begin(),
+                                                    options_.configured_inputs.end());
+  if (st.is_ok() && flushdb && some) {
     for (size_t i = 0; st.is_ok() && i < inputs.size(); i++)
       st = empty_shard_slots(inputs[i]);
     return st.with_context("preparing the target " + target.describe() + " for the full sync");
@@ -367,30 +373,35 @@ Status Supervisor::empty_shard_slots(const std::string& input) {
   {
     std::lock_guard<std::mutex> lock(slots_mu_);
     auto it = shard_slots_.find(input);
-    if (it != shard_slots_.end()) text = it->second;
+    if (it == shard_slots_.end()) {
+      return Status::failed_precondition("input " + input +
+                                         ": its shard's slots are not known, so its keys "
+                                         "cannot be told from the other shards'");
+    }
+    text = it->second;
   }
   std::vector<SlotRange> ranges;
   if (!parse_slots_text(text, &ranges)) {
     return Status::failed_precondition("input " + input + ": its slots \"" + text +
                                        "\" cannot be read");
   }
+  if (ranges.empty()) return Status::ok();  // a shard without slots holds no keys
   const TargetMap& target = *options_.target;
-  const Credentials creds{config_.output.redis.user_name, config_.output.redis.password};
   // Each master gets its own slots (a standalone target is one node with all of them).
   std::vector<std::vector<std::string>> argv(target.nodes.size());
-  for (const SlotRange& r : ranges) {
-    for (int slot = r.first; slot <= r.last; slot++) {
-      std::vector<std::string>& a = argv[target.node_of_slot(slot)];
-      if (a.empty() && target.cluster) a = {"EVAL", slot_flush::kClusterScript, "0", "fullsync"};
-      if (target.cluster) {
-        a.push_back(std::to_string(slot));
-        a.push_back(slot_flush::probe_key(slot));
-      }
+  if (target.cluster) {
+    std::vector<std::vector<int>> of_node(target.nodes.size());
+    for (const SlotRange& r : ranges) {
+      for (int slot = r.first; slot <= r.last; slot++)
+        of_node[target.node_of_slot(slot)].push_back(slot);
     }
+    for (size_t n = 0; n < of_node.size(); n++) {
+      if (!of_node[n].empty()) argv[n] = slot_flush::cluster_command("fullsync", of_node[n]);
+    }
+  } else {
+    argv[0] = slot_flush::scan_command("fullsync", text);
   }
-  if (!target.cluster && !ranges.empty()) {
-    argv[0] = {"EVAL", slot_flush::kScanScript, "0", "fullsync", text};
-  }
+  const Credentials creds{config_.output.redis.user_name, config_.output.redis.password};
   for (size_t n = 0; n < argv.size(); n++) {
     if (argv[n].empty()) continue;
     RedisClient c;
@@ -461,15 +472,18 @@ void Supervisor::set_sources(std::vector<SourceInput> sources, bool log) {
     }
     barrier_->set_shards(std::move(shards));
     options_.barrier = barrier_.get();
+    // An input that left keeps its entry: it may still apply what it read (a flush among
+    // it) while it stops, after the new plan is in place.
     std::lock_guard<std::mutex> lock(slots_mu_);
-    shard_slots_.clear();
     for (const SourceInput& s : sources)
       shard_slots_[s.name()] = s.slots;
-    options_.shard_slots = [this](const std::string& input) {
-      std::lock_guard<std::mutex> lock(slots_mu_);
-      auto it = shard_slots_.find(input);
-      return it == shard_slots_.end() ? std::string() : it->second;
-    };
+    if (!options_.shard_slots) {
+      options_.shard_slots = [this](const std::string& input) {
+        std::lock_guard<std::mutex> lock(slots_mu_);
+        auto it = shard_slots_.find(input);
+        return it == shard_slots_.end() ? std::string() : it->second;
+      };
+    }
   }
   std::lock_guard<std::mutex> lock(mu_);
   sources_ = std::move(sources);

@@ -43,10 +43,13 @@ class CommandList {
     int32_t db = -1;  // target DB it runs in; -1: any DB
     uint16_t flags = 0;
     ReplyCheck check = ReplyCheck::kAny;
-    uint16_t node = 0;     // target node, set by the route stage (kAllNodes: each of them)
-    uint16_t stat = 0;     // stream commands: the name's statistics id, set by the filter
-    int16_t slot = -1;     // a cluster target: the slot of its keys (-1: none), set by route
-    uint64_t src_end = 0;  // with kUnitEnd: source position just after the unit
+    uint16_t node = 0;  // target node, set by the route stage (kAllNodes: each of them)
+    uint16_t stat = 0;  // stream commands: the name's statistics id, set by the filter
+    int16_t slot = -1;  // a cluster target: the slot of its keys (-1: none), set by route
+    // Source position just after the command: with kUnitEnd, just after its unit; inside a
+    // source MULTI, its own end; 0 where there is none of its own (an RDB key's earlier
+    // commands, which its unit's end stands for).
+    uint64_t src_end = 0;
     // keyExists: error: the argument naming a key that must not exist yet (0: none).
     uint8_t probe_arg = 0;
   };

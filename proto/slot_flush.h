@@ -10,6 +10,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proto/checkpoint_format.h"
 
@@ -17,8 +18,9 @@ namespace ferry::slot_flush {
 
 // Standalone target: SCAN the connection's DB and UNLINK every key whose slot (CRC16 with
 // hash tags, as Redis computes it) is listed. Slow for a big DB (one pass in a script, the
-// target busy meanwhile, as it is for a FLUSHALL), but it runs only at a shard's flush or
-// a shard's new full sync.
+// target busy meanwhile, as it is for a FLUSHALL), but it runs only at a shard's flush or a
+// shard's new full sync. In transaction mode a reply that timed out is not sent again (the
+// checkpoint says the batch committed); otherwise it is, as any batch is then.
 // ARGV: the source command's name (for reports only), the slots ("0-5460,10923" style).
 inline const std::string kScanScript =
     "local want = {} "
@@ -100,6 +102,20 @@ inline const std::string kClusterScript =
 // A key in `slot`, for kClusterScript's check that the slot is served.
 inline std::string probe_key(int slot) {
   return "{" + std::string(slot_tag(slot)) + "}";
+}
+
+// The commands, for `why` (the source command's name, or what the flush is for).
+inline std::vector<std::string> scan_command(std::string_view why, std::string_view slots) {
+  return {"EVAL", kScanScript, "0", std::string(why), std::string(slots)};
+}
+inline std::vector<std::string> cluster_command(std::string_view why,
+                                                const std::vector<int>& slots) {
+  std::vector<std::string> argv = {"EVAL", kClusterScript, "0", std::string(why)};
+  for (int s : slots) {
+    argv.push_back(std::to_string(s));
+    argv.push_back(probe_key(s));
+  }
+  return argv;
 }
 
 }  // namespace ferry::slot_flush

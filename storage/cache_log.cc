@@ -158,6 +158,7 @@ void CacheLog::read_rdb(uint32_t gen_id, uint64_t skip_until) {
   cursor_.state = Cursor::State::kGenStart;
   cursor_.gen = gen_id;
   cursor_.skip_until = skip_until;
+  cursor_.skip_gen = gen_id;
 }
 
 void CacheLog::read_stream(uint32_t gen_id, uint64_t offset, int db) {

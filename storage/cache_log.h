@@ -112,7 +112,8 @@ class CacheLog : public SourceLog {
     uint32_t gen = 0;
     uint64_t pos = 0;
     int db = -1;
-    uint64_t skip_until = 0;
+    uint64_t skip_until = 0;  // ... in generation skip_gen's RDB only
+    uint32_t skip_gen = 0;
     std::string replid;  // replication id last announced to the reader
   };
 

@@ -66,10 +66,9 @@ bool CacheLog::try_read(SourceChunkPtr* out) {
         chunk->replid = g->replid;
         chunk->offset = g->start_offset;
         chunk->rdb_size = g->rdb_size;
-        chunk->skip_until = cursor_.skip_until;
         // Only the RDB the resume started in was applied that far: a later one (the source
         // answered FULLRESYNC again) is applied from its first byte.
-        cursor_.skip_until = 0;
+        chunk->skip_until = g->id == cursor_.skip_gen ? cursor_.skip_until : 0;
         cursor_.state = State::kRdb;
         cursor_.pos = 0;
         *out = chunk;

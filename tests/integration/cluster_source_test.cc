@@ -6,7 +6,10 @@
 #include <atomic>
 #include <thread>
 
+#include "common/bytes.h"
+#include "net/cluster_topology.h"
 #include "proto/crc16.h"
+#include "proto/slot_flush.h"
 #include "tests/support/cluster_workload.h"
 #include "tests/support/ferry_process.h"
 #include "tests/support/http_client.h"
@@ -316,6 +319,49 @@ TEST(ClusterSource, AForcedFullSyncOfOneShardWithFlushdbEmptiesOnlyItsSlots) {
   EXPECT_TRUE(wait_cluster_data(s.source, s.target, seconds(30), &detail)) << detail;
   EXPECT_EQ(s.target.cmd({"EXISTS", stray}).integer, 0);
   EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+}
+
+// The standalone form of a shard's flush computes slots in Lua as Redis does (CRC16, hash
+// tags: the first '{', the first '}' after it, an empty tag hashes the whole key): it
+// removes exactly the keys of the listed slots and keeps ferry's checkpoints.
+TEST(ClusterSource, TheStandaloneSlotFlushScriptComputesSlotsAsRedis) {
+  RedisServer target;
+  ASSERT_TRUE(target.start());
+  std::vector<std::string> keys = {"{}",
+                                   "{}x",
+                                   "{a",
+                                   "a{b}c{d}",
+                                   "{{a}}",
+                                   "a}b{c}",
+                                   "plain",
+                                   "{user1}:x",
+                                   "{user1}:y",
+                                   std::string("\xff\x00{\x01}", 5),
+                                   std::string("nul\0key", 7)};
+  for (int i = 0; i < 300; i++)
+    keys.push_back("k" + std::to_string(i));
+  std::set<int> slots;
+  for (size_t i = 0; i < keys.size(); i += 2)
+    slots.insert(key_slot(keys[i]));
+  std::vector<SlotRange> ranges;
+  for (int s : slots)
+    ranges.push_back(SlotRange{s, s});
+  const std::string ckpt = "ferry-checkpoint:127.0.0.1:1";
+  ASSERT_EQ(target.cmd({"HSET", ckpt, "offset", "1"}).integer, 1);
+  for (const std::string& k : keys)
+    ASSERT_EQ(target.cmd({"SET", k, "v"}).str, "OK");
+  const std::vector<std::string> flush = slot_flush::scan_command("FLUSHALL", slots_text(ranges));
+  Reply r = target.cmd(flush);
+  ASSERT_EQ(r.type, Reply::Type::kInteger) << r.str;
+  int64_t want = 0;
+  for (const std::string& k : keys) {
+    const bool gone = slots.count(key_slot(k)) > 0;
+    want += gone ? 1 : 0;
+    EXPECT_EQ(target.cmd({"EXISTS", k}).integer, gone ? 0 : 1) << printable(k);
+  }
+  EXPECT_EQ(r.integer, want);
+  EXPECT_EQ(target.cmd({"EXISTS", ckpt}).integer, 1);
+  EXPECT_EQ(target.cmd(flush).integer, 0);  // run again: nothing more to remove
 }
 
 }  // namespace

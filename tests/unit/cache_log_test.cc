@@ -129,5 +129,61 @@ TEST(CacheLog, ReadsBackInOrderFromMemoryAndFromTheStore) {
   std::filesystem::remove_all(dir);
 }
 
+// The next RDB start the reader gets (nullptr after a timeout).
+SourceChunkPtr next_rdb_begin(CacheLog* log) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    SourceChunkPtr c;
+    if (!log->try_read(&c)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    if (c->kind == Kind::kRdbBegin) return c;
+  }
+  return nullptr;
+}
+
+// A resume inside a cached RDB skips what the checkpoint says was applied of it — and of it
+// only: the RDB of a later full sync (the source answered FULLRESYNC again) starts at byte 0.
+TEST(CacheLog, OnlyTheRdbAResumeStartsInSkipsWhatWasApplied) {
+  const std::string dir = test::make_temp_dir("ferry-cache-test");
+  std::unique_ptr<KvStore> kv;
+  KvStore::Options ko;
+  ko.dir = dir;
+  ASSERT_TRUE(KvStore::open(ko, &kv).is_ok());
+  {
+    CacheLog log(kv.get(), "in", CacheLogOptions());
+    ASSERT_TRUE(log.load().is_ok());
+    log.read_new_data();
+    auto rdb = [&](uint64_t start) {
+      auto begin = chunk(Kind::kRdbBegin, start);
+      begin->rdb_size = 100;
+      EXPECT_EQ(log.append(begin), SourceLog::Append::kOk);
+      EXPECT_EQ(log.append(chunk(Kind::kRdbData, 0, std::string(100, 'r'))),
+                SourceLog::Append::kOk);
+      EXPECT_EQ(log.append(chunk(Kind::kRdbEnd, 0)), SourceLog::Append::kOk);
+      EXPECT_EQ(log.append(chunk(Kind::kStreamBegin, start)), SourceLog::Append::kOk);
+      EXPECT_EQ(log.append(chunk(Kind::kStreamData, start, std::string(10, 's'))),
+                SourceLog::Append::kOk);
+    };
+    rdb(kStart);
+    SourceChunkPtr fresh = next_rdb_begin(&log);
+    ASSERT_NE(fresh, nullptr);
+    EXPECT_EQ(fresh->skip_until, 0u);
+    log.read_rdb(fresh->gen, 60);  // a resume: 60 bytes of it were applied
+    SourceChunkPtr first = next_rdb_begin(&log);
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->skip_until, 60u);
+    rdb(kStart + 5000);
+    SourceChunkPtr second = next_rdb_begin(&log);
+    ASSERT_NE(second, nullptr);
+    EXPECT_EQ(second->offset, kStart + 5000);
+    EXPECT_EQ(second->skip_until, 0u);
+    log.close();
+  }
+  kv.reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ferry

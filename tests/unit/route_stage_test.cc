@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "net/cluster_topology.h"
+#include "nodes/batch_stage.h"
 #include "proto/crc16.h"
 #include "proto/slot_flush.h"
 
@@ -221,6 +222,64 @@ TEST(RouteStage, AShardsFlushGoesToEachMasterOfItsSlots) {
     EXPECT_EQ(c.check, ReplyCheck::kControl);
   }
   EXPECT_EQ(p.parts, 3u);
+}
+
+// A source MULTI with a FLUSHALL inside: the FLUSHALL goes alone on each master and marks
+// every slot checkpoint of it with the FLUSHALL's own position (not its unit's end, which is
+// not applied yet; not the batch before, which would run it again over what came after it).
+// After a restart, a slot at that position leaves out what ended before it and keeps what
+// came after it.
+TEST(RouteStage, AFlushallInsideAMultiMarksItsOwnPosition) {
+  Route r;
+  r.ctx.slot_transactions = true;
+  r.ctx.checkpoint_in_target = true;
+  auto packet = [&](uint64_t seq) {
+    auto p = std::make_shared<Packet>();
+    p->seq = seq;
+    p->end.phase = SourcePosition::Phase::kStream;
+    p->end.gen = 1;
+    p->end.offset = 40;
+    p->cmds.add({"MULTI"}, -1, CommandList::kMulti);
+    p->cmds.add({"SET", kB, "0"}, 0, 0);
+    p->cmds.cmd(1).src_end = 10;
+    p->cmds.add({"FLUSHALL"}, -1, 0);
+    p->cmds.cmd(2).src_end = 20;
+    p->cmds.add({"SET", kA, "1"}, 0, 0);
+    p->cmds.cmd(3).src_end = 30;
+    p->cmds.add({"EXEC"}, -1, CommandList::kExec);
+    p->cmds.end_unit(40);
+    return p;
+  };
+  {
+    PacketPtr p = packet(0);
+    RouteStage route(&r.ctx, 3);
+    route.process(*p);
+    BatchStage batch(&r.ctx, 3);
+    std::vector<BatchPtr> out;
+    batch.process(p, &out);
+    int marks = 0;
+    for (const BatchPtr& b : out) {
+      if (b->wire.find(ckpt::kMarkSlotsScript) == std::string::npos) continue;
+      marks++;
+      EXPECT_NE(b->wire.find("1:s:20:"), std::string::npos) << b->wire.substr(0, 200);
+    }
+    EXPECT_EQ(marks, 3);
+  }
+  // A restart with every slot at the FLUSHALL's position: SET b (before it) is left out,
+  // SET a (after it) is applied.
+  ckpt::SlotPosition at;
+  at.gen = 1;
+  at.offset = 20;
+  at.batch = 9;
+  r.ctx.slot_checkpoints =
+      std::make_shared<std::vector<std::string>>(kClusterSlots, ckpt::encode(at));
+  r.ctx.resume_slots = true;
+  PacketPtr p = packet(1);
+  RouteStage route(&r.ctx, 3);
+  route.process(*p);
+  EXPECT_TRUE(p->cmds.cmd(1).flags & CommandList::kDropped);
+  EXPECT_FALSE(p->cmds.cmd(3).flags & CommandList::kDropped);
+  EXPECT_EQ(r.counters.commands_already_applied, 1u);
 }
 
 TEST(ClusterTopology, SlotsTextReadsBack) {
