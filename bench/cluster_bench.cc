@@ -119,12 +119,10 @@ void load_cluster(test::RedisCluster& source, int keys) {
   std::vector<test::RedisServer*> masters = source.masters();
   std::vector<std::vector<int>> of_master(masters.size());
   std::vector<int> master_of_slot(kClusterSlots, -1);
-  for (size_t m = 0; m < masters.size(); m++) {
-    for (int s = 0; s < kClusterSlots; s++) {
-      if (master_of_slot[s] < 0 && source.master_of_slot(s) == masters[m]) {
-        master_of_slot[s] = static_cast<int>(m);
-      }
-    }
+  for (int s = 0; s < kClusterSlots; s++) {  // one question per slot
+    auto it = std::find(masters.begin(), masters.end(), source.master_of_slot(s));
+    if (it == masters.end()) throw std::runtime_error("a slot of the source has no master");
+    master_of_slot[s] = static_cast<int>(it - masters.begin());
   }
   for (int i = 0; i < keys; i++) {
     const int m = master_of_slot[key_slot("key:" + std::to_string(i))];

@@ -34,6 +34,15 @@ struct TargetMap {
   }
   // "host:port" of every node, for logs.
   std::string describe() const;
+  // The slots of `ranges`, by the index of the node that serves them.
+  std::vector<std::vector<int>> slots_by_node(const std::vector<SlotRange>& ranges) const {
+    std::vector<std::vector<int>> out(nodes.size());
+    for (const SlotRange& r : ranges) {
+      for (int s = r.first; s <= r.last; s++)
+        out[node_of_slot(s)].push_back(s);
+    }
+    return out;
+  }
 };
 
 // A cluster's masters and their slots; an error when some slot is served by no master (the

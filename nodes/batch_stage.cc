@@ -244,9 +244,7 @@ void BatchStage::add_keys(Open& open, const Packet& packet, const CommandList::C
 void BatchStage::finish_slot_batch(Open& open) {
   Batch& b = *open.batch;
   const size_t node = static_cast<size_t>(&open - open_.data());
-  uint32_t& gen = gen_seen_[node];
-  if (b.end.phase == SourcePosition::Phase::kRdb && b.end.gen != gen) b.starts_generation = true;
-  gen = b.end.gen;
+  note_generation(open);
   // No whole unit here: no further than the batch before claimed — or, cut inside a unit,
   // than its last command (every command of this node up to it is here or before).
   ckpt::SlotPosition done = open.done ? *open.done : done_[node];
@@ -292,10 +290,10 @@ void BatchStage::finish_slot_batch(Open& open) {
   }
 }
 
-void BatchStage::finish_rdb_batch(Open& open) {
+void BatchStage::note_generation(Open& open) {
   Batch& b = *open.batch;
   uint32_t& gen = gen_seen_[static_cast<size_t>(&open - open_.data())];
-  if (b.end.gen != gen) b.starts_generation = true;
+  if (b.end.phase == SourcePosition::Phase::kRdb && b.end.gen != gen) b.starts_generation = true;
   gen = b.end.gen;
 }
 
@@ -353,7 +351,7 @@ void BatchStage::flush(uint16_t node, std::vector<BatchPtr>* out) {
   Batch& b = *open.batch;
   const bool probed = !open.probes.empty();
   if (slot_tx_ && open.rdb_plain) {
-    finish_rdb_batch(open);
+    note_generation(open);  // RDB keys as they are: no script, no slot checkpoint
   } else if (slot_tx_) {
     finish_slot_batch(open);
   } else if (probed) {

@@ -100,8 +100,9 @@ class BatchStage {
   // after its data).
   void finish_slot_batch(Open& open);
   void add_keys(Open& open, const Packet& packet, const CommandList::Cmd& c);
-  // The batch of RDB keys as it is: no script, no slot checkpoint (rdb_plain_).
-  void finish_rdb_batch(Open& open);
+  // Slot transactions: marks the first batch of a full sync's RDB on its node
+  // (WriteBatch::starts_generation).
+  void note_generation(Open& open);
   // Slot transactions: command c in a plain batch of its own on `node` (what came before
   // on that node goes first); `everywhere`: sent to every master, after it every slot
   // checkpoint of the node moves to its position — unless they are there already (a

@@ -309,13 +309,9 @@ void RouteStage::split_slot_flush(const CommandList& in, const CommandList::Cmd&
                                   CommandList* out) {
   std::vector<SlotRange> ranges;
   parse_slots_text(in.arg(c, 4), &ranges);  // the parse stage wrote it with slots_text
-  std::vector<std::vector<int>> of_node(nodes_);
-  for (const SlotRange& r : ranges) {
-    for (int s = r.first; s <= r.last; s++)
-      of_node[ctx_->target->node_of_slot(s)].push_back(s);
-  }
+  const std::vector<std::vector<int>> of_node = ctx_->target->slots_by_node(ranges);
   std::vector<uint16_t> parts;
-  for (size_t n = 0; n < nodes_; n++) {
+  for (size_t n = 0; n < of_node.size(); n++) {
     if (!of_node[n].empty()) parts.push_back(static_cast<uint16_t>(n));
   }
   if (parts.empty()) {

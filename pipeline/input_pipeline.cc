@@ -1,6 +1,7 @@
 #include "pipeline/input_pipeline.h"
 
 #include <cinttypes>
+#include <functional>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -56,6 +57,24 @@ Credentials target_credentials(const Config& c) {
 // More keys than checkpoints could make (several inputs, each a key per cluster slot).
 constexpr long long kMostCheckpointKeys = 1 << 20;
 
+// Calls `each` with every key of the connection's DB named like a checkpoint (SCAN), until
+// it sets *stop or fails.
+Status for_each_checkpoint_key(RedisClient& c,
+                               const std::function<Status(const std::string&, bool* stop)>& each) {
+  std::string cursor = "0";
+  bool stop = false;
+  do {
+    Reply r;
+    FERRY_RETURN_IF_ERROR(c.checked(
+        {"SCAN", cursor, "MATCH", std::string(kCheckpointPrefix) + "*", "COUNT", "1000"}, &r));
+    if (r.elements.size() < 2) break;
+    cursor = r.elements[0].str;
+    for (size_t i = 0; i < r.elements[1].elements.size() && !stop; i++)
+      FERRY_RETURN_IF_ERROR(each(r.elements[1].elements[i].str, &stop));
+  } while (cursor != "0" && !stop);
+  return Status::ok();
+}
+
 // Whether a target node holds nothing but ferry's checkpoints.
 Status holds_no_data(RedisClient& c, bool* empty) {
   std::map<std::string, std::string> keyspace;
@@ -76,15 +95,10 @@ Status holds_no_data(RedisClient& c, bool* empty) {
     }
     FERRY_RETURN_IF_ERROR(c.checked({"SELECT", "0"}));
     long long checkpoints = 0;
-    std::string cursor = "0";
-    do {
-      Reply ck;
-      FERRY_RETURN_IF_ERROR(c.checked(
-          {"SCAN", cursor, "MATCH", std::string(kCheckpointPrefix) + "*", "COUNT", "1000"}, &ck));
-      if (ck.elements.size() < 2) break;
-      cursor = ck.elements[0].str;
-      checkpoints += static_cast<long long>(ck.elements[1].elements.size());
-    } while (cursor != "0");
+    FERRY_RETURN_IF_ERROR(for_each_checkpoint_key(c, [&](const std::string&, bool*) {
+      checkpoints++;
+      return Status::ok();
+    }));
     if (checkpoints != keys) *empty = false;
   }
   return Status::ok();
@@ -148,46 +162,38 @@ Status InputPipeline::adopt_checkpoint(std::optional<Checkpoint>* checkpoint) {
       target.connect(checkpoint_node_, target_credentials(config_), std::chrono::seconds(5)));
   FERRY_RETURN_IF_ERROR(target.checked({"SELECT", "0"}));
   const bool cluster = options_.target->cluster;
-  std::string cursor = "0";
-  do {
-    Reply r;
-    FERRY_RETURN_IF_ERROR(target.checked(
-        {"SCAN", cursor, "MATCH", std::string(kCheckpointPrefix) + "*", "COUNT", "1000"}, &r));
-    if (r.elements.size() < 2) break;
-    cursor = r.elements[0].str;
-    for (const Reply& key : r.elements[1].elements) {
-      std::string owner(ckpt::input_of(key.str));
-      // On a cluster only a key of the same spelling is in this one's slot (RENAMENX).
-      if (key.str != checkpoint_key(owner, cluster)) continue;
-      const auto& live = options_.configured_inputs;
-      if (std::find(live.begin(), live.end(), owner) != live.end()) continue;
-      Reply h;
-      FERRY_RETURN_IF_ERROR(target.checked({"HGETALL", key.str}, &h));
-      std::map<std::string, std::string> fields;
-      for (size_t i = 0; i + 1 < h.elements.size(); i += 2) {
-        fields[h.elements[i].str] = h.elements[i + 1].str;
-      }
-      Checkpoint cp;
-      if (!Checkpoint::from_fields(fields, &cp).is_ok()) continue;
-      const std::string& rid = cp.position.replid;
-      if (rid.empty() || (rid != id1 && rid != id2)) continue;
-      Reply renamed;
-      FERRY_RETURN_IF_ERROR(target.checked({"RENAMENX", key.str, checkpoint_key_}, &renamed));
-      if (renamed.integer != 1) continue;
-      if (cluster) {
-        FERRY_RETURN_IF_ERROR(
-            move_slot_checkpoints(*options_.target, target_credentials(config_), owner, name_));
-      }
-      LOG_INFO(
-          "input %s: taking over the checkpoint of input %s (%s): this source continues its "
-          "replication history",
-          name_.c_str(), owner.c_str(), cp.describe().c_str());
-      *checkpoint = cp;
-      ctx_.first_batch_seq = cp.seq + 1;
-      return Status::ok();
+  return for_each_checkpoint_key(target, [&](const std::string& key, bool* stop) {
+    std::string owner(ckpt::input_of(key));
+    // On a cluster only a key of the same spelling is in this one's slot (RENAMENX).
+    if (key != checkpoint_key(owner, cluster)) return Status::ok();
+    const auto& live = options_.configured_inputs;
+    if (std::find(live.begin(), live.end(), owner) != live.end()) return Status::ok();
+    Reply h;
+    FERRY_RETURN_IF_ERROR(target.checked({"HGETALL", key}, &h));
+    std::map<std::string, std::string> fields;
+    for (size_t i = 0; i + 1 < h.elements.size(); i += 2) {
+      fields[h.elements[i].str] = h.elements[i + 1].str;
     }
-  } while (cursor != "0");
-  return Status::ok();
+    Checkpoint cp;
+    if (!Checkpoint::from_fields(fields, &cp).is_ok()) return Status::ok();
+    const std::string& rid = cp.position.replid;
+    if (rid.empty() || (rid != id1 && rid != id2)) return Status::ok();
+    Reply renamed;
+    FERRY_RETURN_IF_ERROR(target.checked({"RENAMENX", key, checkpoint_key_}, &renamed));
+    if (renamed.integer != 1) return Status::ok();
+    if (cluster) {
+      FERRY_RETURN_IF_ERROR(
+          move_slot_checkpoints(*options_.target, target_credentials(config_), owner, name_));
+    }
+    LOG_INFO(
+        "input %s: taking over the checkpoint of input %s (%s): this source continues its "
+        "replication history",
+        name_.c_str(), owner.c_str(), cp.describe().c_str());
+    *checkpoint = cp;
+    ctx_.first_batch_seq = cp.seq + 1;
+    *stop = true;
+    return Status::ok();
+  });
 }
 
 Status InputPipeline::take_over(const std::string& predecessor) {

@@ -390,11 +390,7 @@ Status Supervisor::empty_shard_slots(const std::string& input) {
   // Each master gets its own slots (a standalone target is one node with all of them).
   std::vector<std::vector<std::string>> argv(target.nodes.size());
   if (target.cluster) {
-    std::vector<std::vector<int>> of_node(target.nodes.size());
-    for (const SlotRange& r : ranges) {
-      for (int slot = r.first; slot <= r.last; slot++)
-        of_node[target.node_of_slot(slot)].push_back(slot);
-    }
+    const std::vector<std::vector<int>> of_node = target.slots_by_node(ranges);
     for (size_t n = 0; n < of_node.size(); n++) {
       if (!of_node[n].empty()) argv[n] = slot_flush::cluster_command("fullsync", of_node[n]);
     }

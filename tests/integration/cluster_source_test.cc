@@ -88,6 +88,11 @@ struct ClusterSync {
     config = cluster_config(source.node(0).address(), target.address());
     ASSERT_TRUE(ferry.start(config));
   }
+  // Every input has applied what its node holds (the writer stopped).
+  void wait_caught_up() {
+    ASSERT_TRUE(wait_until([&] { return all_caught_up(ferry, source, 3); }, seconds(60)))
+        << all_status(ferry).dump() << ferry.log();
+  }
   void wait_streaming() {
     ASSERT_TRUE(wait_until([&] { return all_streaming(ferry, 3); }, seconds(60)))
         << all_status(ferry).dump();
@@ -98,8 +103,7 @@ struct ClusterSync {
     ASSERT_TRUE(wait_ops(writer, more)) << writer.error();
     writer.stop();
     ASSERT_EQ(writer.error(), "");
-    ASSERT_TRUE(wait_until([&] { return all_caught_up(ferry, source, 3); }, seconds(60)))
-        << all_status(ferry).dump() << ferry.log();
+    ASSERT_NO_FATAL_FAILURE(wait_caught_up());
     std::string detail;
     EXPECT_TRUE(wait_cluster_data(source, target, seconds(30), &detail)) << detail;
   }
@@ -270,21 +274,13 @@ TEST(ClusterSource, AShardThatSyncsAgainRemovesTheKeysItsNewRdbLacks) {
   ClusterSync s;
   ASSERT_NO_FATAL_FAILURE(s.start(0, 16, 3000, 3000));
   s.writer.stop();
-  ASSERT_TRUE(wait_until([&] { return all_caught_up(s.ferry, s.source, 3); }, seconds(60)))
-      << all_status(s.ferry).dump();
+  ASSERT_NO_FATAL_FAILURE(s.wait_caught_up());
   ASSERT_EQ(s.ferry.stop(), 0) << s.ferry.output();
   // While ferry is away the shard of slot 0 empties and writes more than its backlog holds.
   RedisServer* shard = s.source.master_of_slot(0);
-  EXPECT_EQ(shard->cmd({"CONFIG", "SET", "repl-backlog-size", "16384"}).str, "OK");
-  EXPECT_EQ(shard->cmd({"FLUSHALL"}).str, "OK");
-  const std::string value(64 * 1024, 'v');
-  for (int i = 0; i < 32; i++) {
-    const std::string key = "{" + std::string(slot_tag(i)) + "}pad";
-    ASSERT_EQ(shard->cmd({"SET", key, value}).str, "OK");
-  }
+  ASSERT_TRUE(empty_past_backlog(*shard));
   ASSERT_TRUE(s.ferry.start(s.config));
-  ASSERT_TRUE(wait_until([&] { return all_caught_up(s.ferry, s.source, 3); }, seconds(60)))
-      << all_status(s.ferry).dump() << s.ferry.log();
+  ASSERT_NO_FATAL_FAILURE(s.wait_caught_up());
   std::string detail;
   EXPECT_TRUE(wait_cluster_data(s.source, s.target, seconds(30), &detail)) << detail;
   EXPECT_NE(s.ferry.log().find("a new full sync: the keys of the shard's slots 0-5460 are removed"),
@@ -303,8 +299,7 @@ TEST(ClusterSource, AForcedFullSyncOfOneShardWithFlushdbEmptiesOnlyItsSlots) {
   ClusterSync s;
   ASSERT_NO_FATAL_FAILURE(s.start(0, 17, 3000, 3000));
   s.writer.stop();
-  ASSERT_TRUE(wait_until([&] { return all_caught_up(s.ferry, s.source, 3); }, seconds(60)))
-      << all_status(s.ferry).dump();
+  ASSERT_NO_FATAL_FAILURE(s.wait_caught_up());
   // A key of the shard's slots that only the target has: the flush must take it.
   RedisServer* shard = s.source.master_of_slot(0);
   const std::string stray = "{" + std::string(slot_tag(7)) + "}stray";
@@ -313,8 +308,7 @@ TEST(ClusterSource, AForcedFullSyncOfOneShardWithFlushdbEmptiesOnlyItsSlots) {
   HttpResult r =
       http("POST", s.ferry.api() + "/syncer/fullsync?inputs=" + shard->address() + "&flushdb=yes");
   ASSERT_EQ(r.status, 200) << r.body;
-  ASSERT_TRUE(wait_until([&] { return all_caught_up(s.ferry, s.source, 3); }, seconds(60)))
-      << all_status(s.ferry).dump() << s.ferry.log();
+  ASSERT_NO_FATAL_FAILURE(s.wait_caught_up());
   std::string detail;
   EXPECT_TRUE(wait_cluster_data(s.source, s.target, seconds(30), &detail)) << detail;
   EXPECT_EQ(s.target.cmd({"EXISTS", stray}).integer, 0);

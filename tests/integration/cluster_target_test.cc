@@ -442,78 +442,74 @@ TEST(ClusterTarget, ASourceDbOtherThanZeroIsAStartUpErrorUnlessMapped) {
   EXPECT_EQ(ferry.stop(), 0) << ferry.output();
 }
 
-// Three source shards into four target masters: a source shard's slots span two of them.
-TEST(ClusterTarget, ClusterIntoClusterUnderLoadWithAShardsFlushall) {
+// Three source shards into four target masters (a source shard's slots span two of them),
+// a writer on the source and ferry between them.
+struct ClusterIntoCluster {
   RedisCluster source;
   RedisCluster target;
-  ASSERT_TRUE(source.start()) << source.last_output();
-  RedisCluster::Options four;
-  four.masters = 4;
-  ASSERT_TRUE(target.start(four)) << target.last_output();
   ClusterWorkload writer;
-  writer.start(source.endpoints(), 21, 3000);
-  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
   FerryProcess ferry;
-  ASSERT_TRUE(ferry.start(
-      target_cluster_config(source.node(0).address(), "cluster", target.node(0).address())));
-  ASSERT_TRUE(wait_ops(writer, 5000)) << writer.error();
+  std::string config;
+
+  // Use with ASSERT_NO_FATAL_FAILURE.
+  void start(uint32_t seed) {
+    ASSERT_TRUE(source.start()) << source.last_output();
+    RedisCluster::Options four;
+    four.masters = 4;
+    ASSERT_TRUE(target.start(four)) << target.last_output();
+    writer.start(source.endpoints(), seed, 3000);
+    ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
+    config = target_cluster_config(source.node(0).address(), "cluster", target.node(0).address());
+    ASSERT_TRUE(ferry.start(config));
+  }
+  // Every source master's offset applied (the writer stopped).
+  void wait_applied_all() {
+    for (RedisServer* m : source.masters()) {
+      ASSERT_TRUE(wait_applied(ferry, *m, seconds(60))) << ferry.log();
+    }
+  }
+  void stop_writer() {
+    writer.stop();
+    ASSERT_EQ(writer.error(), "");
+  }
+};
+
+TEST(ClusterTarget, ClusterIntoClusterUnderLoadWithAShardsFlushall) {
+  ClusterIntoCluster s;
+  ASSERT_NO_FATAL_FAILURE(s.start(21));
+  ASSERT_TRUE(wait_ops(s.writer, 5000)) << s.writer.error();
   // One source shard's FLUSHALL: on the target only its slots' keys go, from each master
   // serving some of them, with the writes before and after it in order.
-  EXPECT_EQ(source.master_of_slot(0)->cmd({"FLUSHALL"}).str, "OK");
-  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
-  writer.stop();
-  ASSERT_EQ(writer.error(), "");
-  for (RedisServer* m : source.masters()) {
-    ASSERT_TRUE(wait_applied(ferry, *m, seconds(60))) << ferry.log();
-  }
+  EXPECT_EQ(s.source.master_of_slot(0)->cmd({"FLUSHALL"}).str, "OK");
+  ASSERT_TRUE(wait_ops(s.writer, 3000)) << s.writer.error();
+  ASSERT_NO_FATAL_FAILURE(s.stop_writer());
+  ASSERT_NO_FATAL_FAILURE(s.wait_applied_all());
   std::string detail;
   EXPECT_TRUE(wait_same_keys(
-      source.masters(), [&] { return target.masters(); }, seconds(30), &detail))
+      s.source.masters(), [&] { return s.target.masters(); }, seconds(30), &detail))
       << detail;
-  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
 // A source shard syncs again (FULLRESYNC: its backlog lost where ferry stopped) into a
 // cluster target with slot transactions: the removal of its slots' keys goes first on each
 // target master, before the new RDB's keys, and the other shards resume from their slots.
 TEST(ClusterTarget, AShardThatSyncsAgainIntoAClusterRemovesItsOldKeys) {
-  RedisCluster source;
-  RedisCluster target;
-  ASSERT_TRUE(source.start()) << source.last_output();
-  RedisCluster::Options four;
-  four.masters = 4;
-  ASSERT_TRUE(target.start(four)) << target.last_output();
-  ClusterWorkload writer;
-  writer.start(source.endpoints(), 22, 3000);
-  ASSERT_TRUE(wait_ops(writer, 3000)) << writer.error();
-  FerryProcess ferry;
-  const std::string config =
-      target_cluster_config(source.node(0).address(), "cluster", target.node(0).address());
-  ASSERT_TRUE(ferry.start(config));
-  ASSERT_TRUE(wait_ops(writer, 2000)) << writer.error();
-  writer.stop();
-  ASSERT_EQ(writer.error(), "");
-  for (RedisServer* m : source.masters()) {
-    ASSERT_TRUE(wait_applied(ferry, *m, seconds(60))) << ferry.log();
-  }
-  ASSERT_EQ(ferry.stop(), 0) << ferry.output();
-  RedisServer* shard = source.master_of_slot(0);
-  EXPECT_EQ(shard->cmd({"CONFIG", "SET", "repl-backlog-size", "16384"}).str, "OK");
-  EXPECT_EQ(shard->cmd({"FLUSHALL"}).str, "OK");
-  const std::string value(64 * 1024, 'v');
-  for (int i = 0; i < 32; i++) {
-    ASSERT_EQ(shard->cmd({"SET", "{" + std::string(slot_tag(i * 150)) + "}pad", value}).str, "OK");
-  }
-  ASSERT_TRUE(ferry.start(config));
-  for (RedisServer* m : source.masters()) {
-    ASSERT_TRUE(wait_applied(ferry, *m, seconds(60))) << ferry.log();
-  }
+  ClusterIntoCluster s;
+  ASSERT_NO_FATAL_FAILURE(s.start(22));
+  ASSERT_TRUE(wait_ops(s.writer, 2000)) << s.writer.error();
+  ASSERT_NO_FATAL_FAILURE(s.stop_writer());
+  ASSERT_NO_FATAL_FAILURE(s.wait_applied_all());
+  ASSERT_EQ(s.ferry.stop(), 0) << s.ferry.output();
+  ASSERT_TRUE(empty_past_backlog(*s.source.master_of_slot(0)));
+  ASSERT_TRUE(s.ferry.start(s.config));
+  ASSERT_NO_FATAL_FAILURE(s.wait_applied_all());
   std::string detail;
   EXPECT_TRUE(wait_same_keys(
-      source.masters(), [&] { return target.masters(); }, seconds(30), &detail))
-      << detail << ferry.log();
-  EXPECT_NE(ferry.log().find("partial resync from"), std::string::npos) << ferry.log();
-  EXPECT_EQ(ferry.stop(), 0) << ferry.output();
+      s.source.masters(), [&] { return s.target.masters(); }, seconds(30), &detail))
+      << detail << s.ferry.log();
+  EXPECT_NE(s.ferry.log().find("partial resync from"), std::string::npos) << s.ferry.log();
+  EXPECT_EQ(s.ferry.stop(), 0) << s.ferry.output();
 }
 
 }  // namespace

@@ -142,4 +142,15 @@ bool RedisCluster::wait_ready(std::chrono::milliseconds timeout) {
   return wait_until([&] { return ready_now(); }, timeout);
 }
 
+bool empty_past_backlog(RedisServer& master) {
+  if (master.cmd({"CONFIG", "SET", "repl-backlog-size", "16384"}).str != "OK") return false;
+  if (master.cmd({"FLUSHALL"}).str != "OK") return false;
+  const std::string value(64 * 1024, 'v');
+  for (int i = 0; i < 32; i++) {
+    const std::string key = "{" + std::string(slot_tag(i * 150)) + "}pad";
+    if (master.cmd({"SET", key, value}).str != "OK") return false;
+  }
+  return true;
+}
+
 }  // namespace ferry::test

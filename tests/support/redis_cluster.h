@@ -54,4 +54,9 @@ class RedisCluster {
   std::string output_;
 };
 
+// A master of the shard of slots 0-5460 empties while no replica follows it and then writes
+// more than its backlog holds (32 keys of 64 KiB in slots 0 to 4650): a replica that comes
+// back where it left off gets FULLRESYNC, and an RDB without any of its earlier keys.
+bool empty_past_backlog(RedisServer& master);
+
 }  // namespace ferry::test

@@ -43,16 +43,23 @@ struct ReadBack {
   bool rdb_end = false;
 };
 
+// The next chunk the reader gets, waiting for it until `deadline` (nullptr then).
+SourceChunkPtr next_chunk(CacheLog* log, std::chrono::steady_clock::time_point deadline) {
+  SourceChunkPtr c;
+  while (!log->try_read(&c)) {
+    if (std::chrono::steady_clock::now() >= deadline) return nullptr;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polls the reader's state
+  }
+  return c;
+}
+
 // Reads until `stream_bytes` of stream arrived (or a timeout).
 ReadBack read_all(CacheLog* log, size_t stream_bytes) {
   ReadBack r;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (r.stream.size() < stream_bytes && std::chrono::steady_clock::now() < deadline) {
-    SourceChunkPtr c;
-    if (!log->try_read(&c)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      continue;
-    }
+  while (r.stream.size() < stream_bytes) {
+    SourceChunkPtr c = next_chunk(log, deadline);
+    if (!c) break;
     if (c->kind == Kind::kRdbData) {
       EXPECT_EQ(c->offset, r.rdb.size());
       r.rdb += c->data;
@@ -132,12 +139,7 @@ TEST(CacheLog, ReadsBackInOrderFromMemoryAndFromTheStore) {
 // The next RDB start the reader gets (nullptr after a timeout).
 SourceChunkPtr next_rdb_begin(CacheLog* log) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    SourceChunkPtr c;
-    if (!log->try_read(&c)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      continue;
-    }
+  for (SourceChunkPtr c; (c = next_chunk(log, deadline));) {
     if (c->kind == Kind::kRdbBegin) return c;
   }
   return nullptr;
